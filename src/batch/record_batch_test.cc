@@ -1,0 +1,61 @@
+#include "batch/record_batch.h"
+
+#include <gtest/gtest.h>
+
+namespace strata {
+namespace {
+
+SchemaPtr TestSchema() {
+  return std::make_shared<Schema>(std::vector<Field>{
+      {"id", TypeId::kString, false}, {"n", TypeId::kInt64, true}, {"t", TypeId::kTimestamp, true}});
+}
+
+TEST(RecordBatchTest, AppendAndTake) {
+  RecordBatch b(TestSchema());
+  b.Reserve(4);
+  for (int i = 0; i < 4; ++i) {
+    b.column(0).AppendString("id" + std::to_string(i));
+    if (i == 2)
+      b.column(1).AppendNull();
+    else
+      b.column(1).AppendInt64(i * 10);
+    b.column(2).AppendInt64(1000 + i);
+  }
+  ASSERT_TRUE(b.Validate().ok());
+  EXPECT_EQ(b.num_rows(), 4u);
+  EXPECT_EQ(b.column(1).null_count(), 1u);
+
+  RecordBatch t = b.Take({3, 2, 0});
+  EXPECT_EQ(t.num_rows(), 3u);
+  EXPECT_EQ(t.column(0).String(0), "id3");
+  EXPECT_TRUE(t.column(1).IsNull(1));
+  EXPECT_EQ(t.column(1).Int64(2), 0);
+  EXPECT_EQ(t.column("t").Int64(0), 1003);
+}
+
+TEST(RecordBatchTest, ValidateCatchesRaggedColumns) {
+  RecordBatch b(TestSchema());
+  b.column(0).AppendString("x");
+  EXPECT_FALSE(b.Validate().ok());
+}
+
+TEST(SchemaTest, SparkJsonRoundTrip) {
+  Schema s = *TestSchema();
+  std::string json = s.ToSparkJson();
+  EXPECT_EQ(json,
+            R"({"type":"struct","fields":[{"name":"id","type":"string","nullable":false,"metadata":{}},)"
+            R"({"name":"n","type":"long","nullable":true,"metadata":{}},)"
+            R"({"name":"t","type":"timestamp","nullable":true,"metadata":{}}]})");
+  auto back = Schema::FromSparkJson(json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == s);
+}
+
+TEST(SchemaTest, NestedTypeIsNotSupported) {
+  auto r = Schema::FromSparkJson(
+      R"({"type":"struct","fields":[{"name":"s","type":{"type":"struct","fields":[]},"nullable":true,"metadata":{}}]})");
+  EXPECT_EQ(r.status().code(), StatusCode::kNotSupported);
+}
+
+}  // namespace
+}  // namespace strata
