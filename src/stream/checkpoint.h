@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+
+namespace strata {
+
+// The identity of a query, stored once in <checkpoint>/metadata.
+struct CheckpointMetadata {
+  int format_version = 1;
+  std::string query_id;     // UUID, stable across restarts; the Delta txn appId
+  std::string name;         // e.g. "bronze_clickstream"
+  std::string source;       // MicroBatchSource::Identity()
+  std::string fingerprint;  // BatchProcessor::Fingerprint(): keys, windows, watermarks
+};
+
+// The planned range of one batch, written to offsets/<id> before the batch runs.
+struct PlannedBatch {
+  int64_t batch_id = 0;
+  int64_t batch_timestamp_ms = 0;
+  int64_t watermark_ms = 0;
+  std::string start;  // source offset JSON, inclusive
+  std::string end;    // source offset JSON, exclusive
+};
+
+// Written to commits/<id> after every sink has committed the batch.
+struct CommittedBatch {
+  int64_t batch_id = 0;
+  int64_t next_watermark_ms = 0;
+};
+
+// A query's checkpoint directory:
+//   metadata          the query's identity (JSON), written once
+//   offsets/<N>       PlannedBatch of batch N (JSON), before the batch runs
+//   commits/<N>       CommittedBatch of batch N (JSON), after its sink commits
+//   state/<N>.bin     the processor's state after batch N (stateful queries only)
+// Every file is written atomically (temporary + fsync + rename). Batch N is committed iff
+// commits/N exists; a batch with offsets/N but no commits/N is re-run with the same range.
+// Not thread-safe; one query owns its checkpoint (a second process would be refused by the
+// sink's txn versions, not by this class).
+class Checkpoint {
+ public:
+  static constexpr int kFormatVersion = 1;
+  static constexpr int kRetainedBatches = 100;
+
+  explicit Checkpoint(std::string dir) : dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+
+  // Loads metadata; NotFound for a new checkpoint. Corruption or NotSupported (newer format)
+  // name the file.
+  Result<CheckpointMetadata> LoadMetadata() const;
+  // Writes metadata for a new checkpoint. AlreadyExists if one is there.
+  Status CreateMetadata(const CheckpointMetadata& meta);
+
+  // The newest batch ids in offsets/ and commits/, -1 when none.
+  Result<int64_t> LatestPlanned() const;
+  Result<int64_t> LatestCommitted() const;
+  Result<PlannedBatch> LoadPlanned(int64_t batch_id) const;
+  Result<CommittedBatch> LoadCommitted(int64_t batch_id) const;
+  Status WritePlanned(const PlannedBatch& batch);
+  Status WriteCommitted(const CommittedBatch& batch);
+
+  Status WriteState(int64_t batch_id, const std::string& bytes);
+  // NotFound when there is no state for that batch.
+  Result<std::string> LoadState(int64_t batch_id) const;
+
+  // Deletes offsets, commits and state older than the retained window.
+  Status Purge(int64_t latest_committed);
+
+ private:
+  Result<int64_t> LatestIn(const std::string& sub) const;
+  std::string dir_;
+};
+
+}  // namespace strata

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "batch/record_batch.h"
+#include "core/status.h"
+
+namespace strata {
+
+// Metrics a processor reports for one batch (Spark's stateOperators plus strata's own).
+struct ProcessorMetrics {
+  int64_t state_rows = 0;
+  int64_t state_bytes = 0;
+  int64_t rows_dropped_by_watermark = 0;
+  int64_t rows_dropped_duplicates = 0;
+  int64_t rows_late = 0;         // routed to a late-data table
+  int64_t rows_quarantined = 0;  // routed to a quarantine table
+  int64_t rows_updated = 0;      // state rows changed by the batch
+  int64_t max_event_time_ms = -1;
+};
+
+// The context of one micro-batch, fixed when the batch is planned and recorded in the
+// checkpoint so that a re-run sees exactly the same values.
+struct BatchContext {
+  int64_t batch_id = 0;
+  int64_t batch_timestamp_ms = 0;
+  // Rows with event time below this are late (see operators/watermark.h). 0 = no watermark yet.
+  int64_t watermark_ms = 0;
+  bool no_data = false;  // a batch run only to advance the watermark and emit final results
+};
+
+// The transformation of a query: source rows in, rows for each sink out. Processors may keep
+// state; they must be deterministic (the same input and state give the same output), because a
+// batch that crashed before its commit is run again. Not thread-safe: one query thread.
+class BatchProcessor {
+ public:
+  virtual ~BatchProcessor() = default;
+  // Called once per batch before the input; `outputs` has one vector per sink, in sink order.
+  virtual Status BeginBatch(const BatchContext& ctx) = 0;
+  virtual Status Process(RecordBatch&& input, std::vector<std::vector<RecordBatch>>& outputs) = 0;
+  // Called after all input; a stateful processor emits what became final.
+  virtual Status EndBatch(std::vector<std::vector<RecordBatch>>& outputs, ProcessorMetrics& m) = 0;
+  // The watermark the next batch should use, given all data seen so far and the processing
+  // time `now_ms` (for idle timeouts). Never below the current one. 0 when no watermark.
+  virtual int64_t NextWatermark(int64_t now_ms) = 0;
+  // True when running a no-data batch at `watermark_ms` would emit or evict something.
+  virtual bool WantsNoDataBatch(int64_t watermark_ms) const { return false; }
+
+  virtual bool stateful() const { return false; }
+  // Full state as bytes (used for the checkpoint's state file of a batch).
+  virtual Result<std::string> SnapshotState() { return std::string(); }
+  virtual Status RestoreState(const std::string& bytes) { return Status::OK(); }
+  // A stable description of the operators (keys, windows) to detect incompatible restarts.
+  virtual std::string Fingerprint() const = 0;
+};
+
+}  // namespace strata

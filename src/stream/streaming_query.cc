@@ -1,0 +1,354 @@
+#include "stream/streaming_query.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "core/time_util.h"
+#include "core/uuid.h"
+
+namespace strata {
+
+namespace {
+
+int64_t ElapsedMs(int64_t start_ns) { return (MonotonicNanos() - start_ns) / 1'000'000; }
+
+bool IsRetryable(const Status& st) {
+  return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kIOError ||
+         st.code() == StatusCode::kConflict;
+}
+
+}  // namespace
+
+StreamingQuery::StreamingQuery(QueryOptions options, std::unique_ptr<MicroBatchSource> source,
+                               std::unique_ptr<BatchProcessor> processor,
+                               std::vector<std::unique_ptr<MicroBatchSink>> sinks,
+                               std::shared_ptr<QueryListener> listener)
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      processor_(std::move(processor)),
+      sinks_(std::move(sinks)),
+      listener_(std::move(listener)),
+      checkpoint_(options_.checkpoint_dir),
+      run_id_(NewUuid()) {}
+
+StreamingQuery::~StreamingQuery() { Stop(); }
+
+void StreamingQuery::SetState(QueryState s, const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_ = s;
+  message_ = message;
+}
+
+QueryStatusView StreamingQuery::View() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  QueryStatusView v;
+  v.id = query_id_;
+  v.run_id = run_id_;
+  v.name = options_.name;
+  v.state = state_;
+  v.message = message_;
+  v.last_batch_id = last_committed_;
+  v.watermark_ms = watermark_ms_;
+  v.recent.assign(recent_.begin(), recent_.end());
+  return v;
+}
+
+void StreamingQuery::RecordProgress(QueryProgress p) {
+  if (listener_) listener_->OnQueryProgress(p);
+  std::lock_guard<std::mutex> lock(mu_);
+  recent_.push_back(std::move(p));
+  while (recent_.size() > options_.progress_history) recent_.pop_front();
+}
+
+bool StreamingQuery::SleepUnlessStopped(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
+  return !stop_.load();
+}
+
+Status StreamingQuery::Initialize() {
+  STRATA_RETURN_IF_ERROR(source_->Open().WithContext(options_.name + ": source " +
+                                                     source_->Description()));
+  for (auto& sink : sinks_)
+    STRATA_RETURN_IF_ERROR(sink->Open().WithContext(options_.name + ": sink " + sink->Description()));
+
+  auto meta = checkpoint_.LoadMetadata();
+  if (!meta.ok() && meta.status().code() != StatusCode::kNotFound) return meta.status();
+  if (!meta.ok()) {
+    CheckpointMetadata m;
+    m.query_id = NewUuid();
+    m.name = options_.name;
+    m.source = source_->Identity();
+    m.fingerprint = processor_->Fingerprint();
+    STRATA_RETURN_IF_ERROR(checkpoint_.CreateMetadata(m));
+    query_id_ = m.query_id;
+  } else {
+    if (meta->source != source_->Identity()) {
+      return InvalidArgument("checkpoint " + checkpoint_.dir() + " belongs to a query reading '" +
+                             meta->source + "', but this query reads '" + source_->Identity() +
+                             "'; use a new checkpointLocation");
+    }
+    if (meta->fingerprint != processor_->Fingerprint()) {
+      return InvalidArgument("checkpoint " + checkpoint_.dir() +
+                             " was written by a query with other keys or windows (" +
+                             meta->fingerprint + ", now " + processor_->Fingerprint() +
+                             "); its state cannot be reused: use a new checkpointLocation");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    query_id_ = meta->query_id;
+  }
+
+  STRATA_ASSIGN_OR_RETURN(int64_t committed, checkpoint_.LatestCommitted());
+  STRATA_ASSIGN_OR_RETURN(int64_t planned, checkpoint_.LatestPlanned());
+  if (planned > committed + 1 || (committed >= 0 && planned < committed)) {
+    return Corruption("checkpoint " + checkpoint_.dir() + " has planned batch " +
+                      std::to_string(planned) + " but committed batch " +
+                      std::to_string(committed));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_committed_ = committed;
+  }
+  if (committed >= 0) {
+    STRATA_ASSIGN_OR_RETURN(PlannedBatch last, checkpoint_.LoadPlanned(committed));
+    STRATA_ASSIGN_OR_RETURN(CommittedBatch c, checkpoint_.LoadCommitted(committed));
+    next_start_ = last.end;
+    std::lock_guard<std::mutex> lock(mu_);
+    watermark_ms_ = c.next_watermark_ms;
+  } else {
+    STRATA_ASSIGN_OR_RETURN(next_start_, source_->InitialOffset());
+  }
+  STRATA_RETURN_IF_ERROR(ResetProcessorToCommitted());
+
+  if (planned == committed + 1 && planned >= 0) {
+    STRATA_ASSIGN_OR_RETURN(PlannedBatch p, checkpoint_.LoadPlanned(planned));
+    pending_ = std::move(p);
+  }
+  // The source may have been replaced (another Kafka cluster); it decides what our offsets mean.
+  STRATA_ASSIGN_OR_RETURN(std::string reconciled, source_->Reconcile(next_start_));
+  if (reconciled != next_start_) {
+    spdlog::warn("{}: source offsets reset to {} (checkpoint had {})", options_.name, reconciled,
+                 next_start_);
+    next_start_ = reconciled;
+    pending_.reset();  // its range belongs to the old source
+  }
+  if (pending_) {
+    spdlog::info("{}: re-running batch {} planned before the restart", options_.name,
+                 pending_->batch_id);
+  }
+  if (options_.trigger.kind == Trigger::Kind::kAvailableNow) {
+    STRATA_ASSIGN_OR_RETURN(std::string cap, source_->PlanEnd(next_start_, ReadLimit{}, ""));
+    available_now_cap_ = std::move(cap);
+  }
+  return Status::OK();
+}
+
+Status StreamingQuery::ResetProcessorToCommitted() {
+  if (!processor_->stateful()) return Status::OK();
+  if (last_committed_ < 0) return processor_->RestoreState("");
+  auto bytes = checkpoint_.LoadState(last_committed_);
+  if (!bytes.ok()) {
+    return bytes.status().WithContext(options_.name + ": state of committed batch " +
+                                      std::to_string(last_committed_) + " is missing");
+  }
+  return processor_->RestoreState(*bytes).WithContext(options_.name + ": restoring state of batch " +
+                                                      std::to_string(last_committed_));
+}
+
+Status StreamingQuery::RunOneBatch(bool* did_work) {
+  *did_work = false;
+  int64_t t0 = MonotonicNanos();
+  QueryProgress progress;
+  PlannedBatch plan;
+  if (pending_) {
+    plan = std::move(*pending_);
+    pending_.reset();
+  } else {
+    const std::string cap = available_now_cap_ ? *available_now_cap_ : std::string();
+    STRATA_ASSIGN_OR_RETURN(std::string end, source_->PlanEnd(next_start_, options_.limit, cap));
+    bool no_data = end == next_start_;
+    if (no_data && !processor_->WantsNoDataBatch(watermark_ms_)) return Status::OK();
+    plan.batch_id = last_committed_ + 1;
+    plan.batch_timestamp_ms = NowMillis();
+    plan.watermark_ms = watermark_ms_;
+    plan.start = next_start_;
+    plan.end = std::move(end);
+    progress.duration_ms["latestOffset"] = ElapsedMs(t0);
+    int64_t t_wal = MonotonicNanos();
+    STRATA_RETURN_IF_ERROR(checkpoint_.WritePlanned(plan));
+    progress.duration_ms["walCommit"] = ElapsedMs(t_wal);
+  }
+  *did_work = true;
+
+  Status st;
+  for (int attempt = 0;; ++attempt) {
+    st = ExecuteBatch(plan, progress);
+    if (st.ok() || !IsRetryable(st) || attempt >= options_.max_batch_retries || stop_.load()) break;
+    int64_t backoff = options_.retry_backoff_ms << std::min(attempt, 6);
+    spdlog::warn("{}: batch {} failed ({}), retry {} of {} in {} ms", options_.name, plan.batch_id,
+                 st.ToString(), attempt + 1, options_.max_batch_retries, backoff);
+    STRATA_RETURN_IF_ERROR(ResetProcessorToCommitted());
+    if (!SleepUnlessStopped(backoff)) break;
+  }
+  if (!st.ok()) {
+    // Leave the plan in the checkpoint: a restart re-runs it with the same range.
+    return st.WithContext(options_.name + ": batch " + std::to_string(plan.batch_id));
+  }
+  progress.duration_ms["triggerExecution"] = ElapsedMs(t0);
+  int64_t total_ms = std::max<int64_t>(1, progress.duration_ms["triggerExecution"]);
+  progress.processed_rows_per_second = progress.num_input_rows * 1000.0 / total_ms;
+  int64_t since_last = last_batch_start_ms_ > 0 ? plan.batch_timestamp_ms - last_batch_start_ms_ : 0;
+  progress.input_rows_per_second =
+      since_last > 0 ? progress.num_input_rows * 1000.0 / since_last : 0.0;
+  last_batch_start_ms_ = plan.batch_timestamp_ms;
+  RecordProgress(std::move(progress));
+  return Status::OK();
+}
+
+Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& progress) {
+  BatchContext ctx;
+  ctx.batch_id = plan.batch_id;
+  ctx.batch_timestamp_ms = plan.batch_timestamp_ms;
+  ctx.watermark_ms = plan.watermark_ms;
+  ctx.no_data = plan.start == plan.end;
+
+  std::vector<std::vector<RecordBatch>> outputs(sinks_.size());
+  STRATA_RETURN_IF_ERROR(processor_->BeginBatch(ctx));
+  int64_t rows = 0;
+  int64_t t_read = MonotonicNanos();
+  int64_t process_ns = 0;
+  if (!ctx.no_data) {
+    STRATA_RETURN_IF_ERROR(source_->Read(
+        plan.start, plan.end, plan.batch_timestamp_ms, [&](RecordBatch&& batch) {
+          rows += static_cast<int64_t>(batch.num_rows());
+          int64_t tp = MonotonicNanos();
+          Status s = processor_->Process(std::move(batch), outputs);
+          process_ns += MonotonicNanos() - tp;
+          return s;
+        }));
+  }
+  ProcessorMetrics metrics;
+  int64_t tp = MonotonicNanos();
+  STRATA_RETURN_IF_ERROR(processor_->EndBatch(outputs, metrics));
+  process_ns += MonotonicNanos() - tp;
+  int64_t read_ms = ElapsedMs(t_read) - process_ns / 1'000'000;
+  int64_t next_watermark = std::max(plan.watermark_ms, processor_->NextWatermark(NowMillis()));
+
+  int64_t t_state = MonotonicNanos();
+  if (processor_->stateful()) {
+    STRATA_ASSIGN_OR_RETURN(std::string bytes, processor_->SnapshotState());
+    STRATA_RETURN_IF_ERROR(checkpoint_.WriteState(plan.batch_id, bytes));
+  }
+  int64_t state_ms = ElapsedMs(t_state);
+
+  int64_t t_sink = MonotonicNanos();
+  BatchCommit commit;
+  commit.query_id = query_id_;
+  commit.batch_id = plan.batch_id;
+  commit.marks = source_->Marks(plan.end);
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    auto stats = sinks_[i]->Commit(commit, outputs[i]);
+    if (!stats.ok()) return stats.status().WithContext("sink " + sinks_[i]->Description());
+    progress.num_output_rows += stats->rows;
+    progress.tables.push_back(std::move(*stats));
+  }
+  int64_t sink_ms = ElapsedMs(t_sink);
+
+  int64_t t_commit = MonotonicNanos();
+  STRATA_RETURN_IF_ERROR(checkpoint_.WriteCommitted({plan.batch_id, next_watermark}));
+  if (plan.batch_id % 20 == 0) STRATA_RETURN_IF_ERROR(checkpoint_.Purge(plan.batch_id));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_committed_ = plan.batch_id;
+    watermark_ms_ = next_watermark;
+  }
+  next_start_ = plan.end;
+
+  progress.id = query_id_;
+  progress.run_id = run_id_;
+  progress.name = options_.name;
+  progress.timestamp_ms = plan.batch_timestamp_ms;
+  progress.batch_id = plan.batch_id;
+  progress.num_input_rows = rows;
+  progress.no_data_batch = ctx.no_data;
+  progress.duration_ms["getBatch"] = read_ms;
+  progress.duration_ms["addBatch"] = process_ns / 1'000'000 + sink_ms;
+  progress.duration_ms["stateCommit"] = state_ms;
+  progress.duration_ms["commitOffsets"] = ElapsedMs(t_commit);
+  progress.watermark_ms = plan.watermark_ms;
+  progress.max_event_time_ms = metrics.max_event_time_ms;
+  progress.state = metrics;
+  progress.stateful = processor_->stateful();
+  progress.source_description = source_->Description();
+  progress.start_offset = plan.start;
+  progress.end_offset = plan.end;
+  progress.partitions = source_->Positions(plan.start, plan.end);
+  for (const auto& p : progress.partitions)
+    if (p.latest >= 0) progress.source_lag += std::max<int64_t>(0, p.latest - p.end);
+  progress.sink_description.clear();
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    if (i) progress.sink_description += ", ";
+    progress.sink_description += sinks_[i]->Description();
+  }
+  return Status::OK();
+}
+
+Status StreamingQuery::Run() {
+  SetState(QueryState::kInitializing);
+  Status st = Initialize();
+  if (st.ok()) {
+    if (listener_) listener_->OnQueryStarted(query_id_, run_id_, options_.name);
+    SetState(QueryState::kActive);
+    const bool available_now = options_.trigger.kind == Trigger::Kind::kAvailableNow;
+    while (!stop_.load()) {
+      int64_t t0 = MonotonicNanos();
+      bool did_work = false;
+      st = RunOneBatch(&did_work);
+      if (!st.ok()) break;
+      if (!did_work) {
+        if (available_now) break;
+        SetState(QueryState::kIdle);
+        if (listener_) listener_->OnQueryIdle(query_id_, options_.name, NowMillis());
+      } else {
+        SetState(QueryState::kActive);
+      }
+      if (available_now) continue;
+      int64_t wait = options_.trigger.interval_ms - ElapsedMs(t0);
+      if (wait > 0 && !SleepUnlessStopped(wait)) break;
+    }
+  }
+  if (st.ok()) {
+    SetState(QueryState::kStopped);
+  } else {
+    spdlog::error("query {} failed: {}", options_.name, st.ToString());
+    SetState(QueryState::kFailed, st.ToString());
+  }
+  if (listener_) listener_->OnQueryTerminated(query_id_, options_.name, st);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    final_status_ = st;
+  }
+  return st;
+}
+
+void StreamingQuery::Start() {
+  thread_ = std::thread([this] { (void)Run(); });
+}
+
+void StreamingQuery::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_.store(true);
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status StreamingQuery::AwaitTermination() {
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  return final_status_;
+}
+
+}  // namespace strata

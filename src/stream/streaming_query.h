@@ -1,0 +1,119 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "stream/checkpoint.h"
+#include "stream/processor.h"
+#include "stream/progress.h"
+#include "stream/sink.h"
+#include "stream/source.h"
+#include "stream/trigger.h"
+
+namespace strata {
+
+struct QueryOptions {
+  std::string name;
+  std::string checkpoint_dir;
+  Trigger trigger;
+  ReadLimit limit;
+  // A batch that fails with a retryable error (Unavailable, IOError, Conflict) is retried this
+  // many times, with exponential back-off from retry_backoff_ms, from the last committed state.
+  int max_batch_retries = 5;
+  int64_t retry_backoff_ms = 200;
+  size_t progress_history = 100;  // progress records kept in memory
+};
+
+// A snapshot of a query's status, safe to read from any thread.
+struct QueryStatusView {
+  std::string id;
+  std::string run_id;
+  std::string name;
+  QueryState state = QueryState::kInitializing;
+  std::string message;  // the error when failed
+  int64_t last_batch_id = -1;
+  int64_t watermark_ms = 0;
+  std::vector<QueryProgress> recent;  // oldest first
+};
+
+// A micro-batch streaming query: source -> processor -> sinks, with a checkpoint.
+//
+// Exactly-once protocol for batch N (see docs/architecture.md):
+//   1. plan: the source range [start, end), the batch timestamp and watermark are written to
+//      offsets/N before anything is read;
+//   2. run: the range is read and processed from the state of batch N-1;
+//   3. state: the processor's state after N is written to state/N;
+//   4. sinks: each sink commits its rows with txn (query id, N), skipping a sink that already
+//      holds N;
+//   5. commits/N is written.
+// A crash anywhere re-runs N from step 2 with the same plan; a committed batch never runs again.
+//
+// Lifecycle: construct, then either Start() (a thread running the trigger loop) and later
+// Stop()/AwaitTermination(), or Run() on the caller's thread (returns when an available-now
+// query is done, or when stopped). View() is thread-safe; everything else is for the owner.
+class StreamingQuery {
+ public:
+  StreamingQuery(QueryOptions options, std::unique_ptr<MicroBatchSource> source,
+                 std::unique_ptr<BatchProcessor> processor,
+                 std::vector<std::unique_ptr<MicroBatchSink>> sinks,
+                 std::shared_ptr<QueryListener> listener = nullptr);
+  ~StreamingQuery();
+  StreamingQuery(const StreamingQuery&) = delete;
+  StreamingQuery& operator=(const StreamingQuery&) = delete;
+
+  // Runs the trigger loop on the calling thread until done (available-now), stopped, or failed.
+  Status Run();
+  // Runs Run() on a new thread.
+  void Start();
+  // Asks the loop to stop after the current batch and waits for it.
+  void Stop();
+  // Waits for the thread started by Start(); returns how the query ended.
+  Status AwaitTermination();
+
+  QueryStatusView View() const;
+  const std::string& name() const { return options_.name; }
+
+ private:
+  Status Initialize();
+  // Plans and runs one batch. Sets *did_work to false when there was nothing to do.
+  Status RunOneBatch(bool* did_work);
+  Status ExecuteBatch(const PlannedBatch& plan, QueryProgress& progress);
+  Status ResetProcessorToCommitted();
+  void SetState(QueryState s, const std::string& message = "");
+  void RecordProgress(QueryProgress p);
+  bool SleepUnlessStopped(int64_t ms);
+
+  QueryOptions options_;
+  std::unique_ptr<MicroBatchSource> source_;
+  std::unique_ptr<BatchProcessor> processor_;
+  std::vector<std::unique_ptr<MicroBatchSink>> sinks_;
+  std::shared_ptr<QueryListener> listener_;
+  Checkpoint checkpoint_;
+
+  std::string query_id_;
+  std::string run_id_;
+  int64_t last_committed_ = -1;
+  std::string next_start_;
+  int64_t watermark_ms_ = 0;
+  std::optional<PlannedBatch> pending_;  // planned but not committed before a restart
+  std::optional<std::string> available_now_cap_;
+  int64_t last_batch_start_ms_ = 0;
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  QueryState state_ = QueryState::kInitializing;  // guarded by mu_
+  std::string message_;                          // guarded by mu_
+  std::deque<QueryProgress> recent_;             // guarded by mu_
+  Status final_status_;                // guarded by mu_
+};
+
+}  // namespace strata
