@@ -1,0 +1,244 @@
+// Parquet write/read throughput through DuckDB for a bronze-like batch.
+//
+//   parquet_bench [rows] [--quick]
+//
+// Writes one batch of `rows` (default 1,000,000) rows of 19 realistic clickstream columns with
+// every codec, several row group sizes, dictionary on/off and 1 or 2 threads; prints rows/s and
+// file size for each, then reads each codec's file back and prints rows/s.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lake/parquet/parquet_reader.h"
+#include "lake/parquet/parquet_writer.h"
+
+namespace strata {
+namespace {
+
+SchemaPtr BronzeSchema() {
+  return std::make_shared<Schema>(std::vector<Field>{
+      {"event_id", TypeId::kString},
+      {"user_id", TypeId::kString},
+      {"session_id", TypeId::kString},
+      {"event_type", TypeId::kString},
+      {"page_url", TypeId::kString},
+      {"referrer", TypeId::kString},
+      {"user_agent", TypeId::kString},
+      {"ip_address", TypeId::kString},
+      {"country", TypeId::kString},
+      {"device_type", TypeId::kString},
+      {"os", TypeId::kString},
+      {"browser", TypeId::kString},
+      {"event_time", TypeId::kTimestamp},
+      {"ingest_time", TypeId::kTimestamp},
+      {"kafka_partition", TypeId::kInt32},
+      {"kafka_offset", TypeId::kInt64},
+      {"amount", TypeId::kDouble},
+      {"event_date", TypeId::kDate},
+      {"properties", TypeId::kString},
+  });
+}
+
+struct Rng {
+  uint64_t s = 0x243F6A8885A308D3ull;
+  uint64_t Next() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+  uint64_t Below(uint64_t n) { return Next() % n; }
+};
+
+RecordBatch MakeBronze(size_t rows) {
+  static const char* kTypes[] = {"page_view", "page_view",   "page_view", "click",
+                                 "click",     "add_to_cart", "purchase",  "search"};
+  static const char* kCountries[] = {"US", "DE", "FR", "GB", "IN", "BR", "JP", "CA", "ES", "IT",
+                                     "NL", "SE", "PL", "MX", "AU", "KR", "CN", "AR", "ZA", "NG"};
+  static const char* kDevices[] = {"desktop", "mobile", "tablet"};
+  static const char* kOs[] = {"Windows", "macOS", "Linux", "iOS", "Android"};
+  static const char* kBrowsers[] = {"Chrome", "Safari", "Firefox", "Edge", "Opera"};
+  static const char* kReferrers[] = {"https://www.google.com/", "https://t.co/",
+                                     "https://news.ycombinator.com/", "https://www.facebook.com/",
+                                     "https://duckduckgo.com/"};
+  static const char* kAgents[] = {
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/131.0 Safari/537.36",
+      "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+      "Version/17.5 Safari/605.1.15",
+      "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+      "Gecko) Mobile/15E148",
+      "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/131.0 Mobile Safari/537.36",
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/131.0 Edg/131.0"};
+  RecordBatch b(BronzeSchema());
+  for (size_t c = 0; c < b.num_columns(); ++c) b.column(c).Reserve(rows, rows * 48);
+  Rng rng;
+  char buf[256];
+  const int64_t t0 = 1795000000000000;
+  for (size_t i = 0; i < rows; ++i) {
+    uint64_t a = rng.Next(), z = rng.Next();
+    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", uint32_t(a),
+                  uint32_t(a >> 32) & 0xffff, uint32_t(a >> 48) & 0xfff, uint32_t(z) & 0xffff,
+                  (unsigned long long)(z >> 16));
+    b.column(0).AppendString(buf);
+    uint64_t user = rng.Below(50000);
+    std::snprintf(buf, sizeof buf, "user_%06llu", (unsigned long long)user);
+    b.column(1).AppendString(buf);
+    std::snprintf(buf, sizeof buf, "sess_%06llu_%02llu", (unsigned long long)user,
+                  (unsigned long long)(i / 200000));
+    b.column(2).AppendString(buf);
+    b.column(3).AppendString(kTypes[rng.Below(8)]);
+    std::snprintf(buf, sizeof buf, "https://shop.example.com/products/%llu?ref=home",
+                  (unsigned long long)rng.Below(5000));
+    b.column(4).AppendString(buf);
+    if (rng.Below(3) == 0)
+      b.column(5).AppendNull();
+    else
+      b.column(5).AppendString(kReferrers[rng.Below(5)]);
+    b.column(6).AppendString(kAgents[rng.Below(6)]);
+    std::snprintf(buf, sizeof buf, "10.%llu.%llu.%llu", (unsigned long long)rng.Below(256),
+                  (unsigned long long)rng.Below(256), (unsigned long long)rng.Below(256));
+    b.column(7).AppendString(buf);
+    b.column(8).AppendString(kCountries[rng.Below(20)]);
+    b.column(9).AppendString(kDevices[rng.Below(3)]);
+    b.column(10).AppendString(kOs[rng.Below(5)]);
+    b.column(11).AppendString(kBrowsers[rng.Below(5)]);
+    int64_t et = t0 + static_cast<int64_t>(i) * 1000 + static_cast<int64_t>(rng.Below(5000000));
+    b.column(12).AppendInt64(et);
+    b.column(13).AppendInt64(et + 200000 + static_cast<int64_t>(rng.Below(100000)));
+    b.column(14).AppendInt32(static_cast<int32_t>(i % 6));
+    b.column(15).AppendInt64(static_cast<int64_t>(i / 6));
+    if (rng.Below(10) == 0)
+      b.column(16).AppendDouble(static_cast<double>(rng.Below(100000)) / 100.0);
+    else
+      b.column(16).AppendNull();
+    b.column(17).AppendInt32(static_cast<int32_t>(et / 86400000000LL));
+    std::snprintf(buf, sizeof buf,
+                  "{\"campaign\":\"c%llu\",\"position\":%llu,\"experiment\":\"exp_%llu\"}",
+                  (unsigned long long)rng.Below(40), (unsigned long long)rng.Below(20),
+                  (unsigned long long)rng.Below(4));
+    b.column(18).AppendString(buf);
+  }
+  return b;
+}
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int Run(int argc, char** argv) {
+  size_t rows = 1000000;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0)
+      quick = true;
+    else
+      rows = std::strtoull(argv[i], nullptr, 10);
+  }
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("strata_parquet_bench_" + std::to_string(::getpid())))
+                              .string();
+  std::filesystem::create_directories(dir);
+  auto t0 = std::chrono::steady_clock::now();
+  RecordBatch batch = MakeBronze(rows);
+  std::printf("generated %zu rows x %zu columns (%.1f MB in memory) in %.2fs\n", batch.num_rows(),
+              batch.num_columns(), batch.MemoryBytes() / 1e6, Seconds(t0));
+
+  auto writer = ParquetWriter::Create();
+  if (!writer.ok()) {
+    std::fprintf(stderr, "%s\n", writer.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<ParquetCodec> codecs = {ParquetCodec::kZstd, ParquetCodec::kSnappy,
+                                      ParquetCodec::kLz4, ParquetCodec::kUncompressed};
+  std::vector<int64_t> group_sizes =
+      quick ? std::vector<int64_t>{122880} : std::vector<int64_t>{122880, 1000000};
+  std::vector<int> thread_counts = quick ? std::vector<int>{2} : std::vector<int>{1, 2};
+  std::printf("%-13s %9s %5s %7s %6s %12s %10s %8s\n", "codec", "rowgroup", "dict", "threads",
+              "order", "rows/s", "MB", "seconds");
+  auto write = [&](ParquetWriteOptions opts, const std::string& path) {
+    auto start = std::chrono::steady_clock::now();
+    auto info = (*writer)->Write(batch, path, opts);
+    double s = Seconds(start);
+    if (!info.ok()) {
+      std::printf("%s\n", info.status().ToString().c_str());
+      return;
+    }
+    std::printf("%-13s %9lld %5s %7d %6s %12.0f %10.1f %8.3f\n", ParquetCodecName(opts.codec),
+                static_cast<long long>(opts.row_group_size), opts.dictionary ? "on" : "off",
+                opts.threads, opts.preserve_order ? "kept" : "free", rows / s,
+                info->size_bytes / 1e6, s);
+    std::fflush(stdout);
+  };
+  for (ParquetCodec codec : codecs) {
+    for (int64_t rg : group_sizes) {
+      for (bool dict : {true, false}) {
+        if (quick && !dict) continue;
+        for (int threads : thread_counts) {
+          ParquetWriteOptions opts;
+          opts.codec = codec;
+          opts.row_group_size = rg;
+          opts.dictionary = dict;
+          opts.threads = threads;
+          opts.sync = false;
+          write(opts, dir + "/w.parquet");
+        }
+      }
+    }
+    if (codec == ParquetCodec::kZstd && !quick) {
+      for (int level : {1, 3, 9}) {
+        ParquetWriteOptions opts;
+        opts.codec = codec;
+        opts.compression_level = level;
+        opts.sync = false;
+        std::printf("zstd level %d: ", level);
+        write(opts, dir + "/w.parquet");
+      }
+    }
+  }
+  {
+    ParquetWriteOptions opts;
+    opts.preserve_order = true;
+    opts.sync = false;
+    write(opts, dir + "/w.parquet");
+    opts.preserve_order = false;
+    opts.sync = true;
+    std::printf("with fsync: ");
+    write(opts, dir + "/w.parquet");
+  }
+
+  auto reader = ParquetReader::Create(2);
+  if (!reader.ok()) return 1;
+  std::printf("\nread back (all 19 columns into a RecordBatch, 2 threads):\n");
+  for (ParquetCodec codec : codecs) {
+    ParquetWriteOptions opts;
+    opts.codec = codec;
+    opts.sync = false;
+    std::string path = dir + "/r_" + ParquetCodecName(codec) + ".parquet";
+    if (!(*writer)->Write(batch, path, opts).ok()) return 1;
+    auto start = std::chrono::steady_clock::now();
+    auto back = (*reader)->Read({path}, batch.schema());
+    double s = Seconds(start);
+    if (!back.ok()) {
+      std::printf("%s\n", back.status().ToString().c_str());
+      return 1;
+    }
+    std::printf("%-13s %12.0f rows/s %8.3f s\n", ParquetCodecName(codec), back->num_rows() / s, s);
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace strata
+
+int main(int argc, char** argv) {
+  return strata::Run(argc, argv);
+}

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "batch/record_batch.h"
+#include "core/status.h"
+
+namespace strata::duck {
+class Connection;
+class Database;
+struct BatchScanSource;
+}  // namespace strata::duck
+
+namespace strata {
+
+enum class ParquetCodec { kZstd, kSnappy, kLz4, kUncompressed };
+
+// "zstd", "snappy", "lz4" (LZ4_RAW in the file), "uncompressed".
+const char* ParquetCodecName(ParquetCodec codec);
+Result<ParquetCodec> ParquetCodecFromName(const std::string& name);
+
+// Defaults chosen by measurement (bench/parquet_bench.cc, 1M bronze-like rows, 2 cores):
+// snappy encodes as fast as uncompressed output and much faster than zstd, at a modest size cost.
+struct ParquetWriteOptions {
+  ParquetCodec codec = ParquetCodec::kSnappy;
+  // Codec level; 0 keeps DuckDB's default. Only zstd honours it.
+  int compression_level = 0;
+  // Rows per row group (DuckDB's minimum is 2048).
+  int64_t row_group_size = 122880;
+  // Dictionary encoding for columns whose distinct values fit DuckDB's dictionary limit. When
+  // false the dictionary size limit is set to 0, so values are written plainly.
+  bool dictionary = true;
+  // Threads DuckDB may use to encode row groups. >1 lets rows land in a different order in the
+  // file unless preserve_order is set.
+  int threads = 2;
+  // Keep the batch's row order in the file. With threads > 1 this costs parallelism.
+  bool preserve_order = false;
+  // fsync the file before renaming it into place, and the directory after.
+  bool sync = true;
+};
+
+struct ParquetFileInfo {
+  std::string path;
+  int64_t size_bytes = 0;
+  int64_t num_rows = 0;
+};
+
+// Writes RecordBatches as Parquet files through DuckDB's COPY ... TO (FORMAT parquet), scanning
+// the batch in place through a registered table function (no copy into a DuckDB table).
+//
+// Lifecycle: Create() opens a private in-memory DuckDB database and connection, reused for
+// every file. Thread-compatible: one writer per thread; concurrent calls on one writer are a bug.
+// Types are written as: string -> BYTE_ARRAY UTF8, binary -> BYTE_ARRAY, timestamp ->
+// INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true), date -> INT32 DATE, and so on.
+class ParquetWriter {
+ public:
+  // Internal if DuckDB cannot be opened.
+  static Result<std::unique_ptr<ParquetWriter>> Create();
+  ~ParquetWriter();
+  ParquetWriter(const ParquetWriter&) = delete;
+  ParquetWriter& operator=(const ParquetWriter&) = delete;
+
+  // Writes all rows of `batch` to `path`. The file is written under a temporary name in the same
+  // directory and renamed into place once complete, so `path` never names a partial file; on
+  // error the temporary is removed and `path` is untouched. An existing file at `path` is
+  // replaced. IOError (naming the path) for file system failures, InvalidArgument for options
+  // DuckDB refuses.
+  Result<ParquetFileInfo> Write(const RecordBatch& batch, const std::string& path,
+                                const ParquetWriteOptions& opts = {});
+  // Same, for the rows whose indexes are listed, in that order (a selection vector; nothing is
+  // copied out of the batch).
+  Result<ParquetFileInfo> WriteRows(const RecordBatch& batch, const std::vector<uint32_t>& rows,
+                                    const std::string& path, const ParquetWriteOptions& opts = {});
+
+ private:
+  ParquetWriter() = default;
+  Result<ParquetFileInfo> WriteImpl(const RecordBatch& batch, const std::vector<uint32_t>* rows,
+                                    const std::string& path, const ParquetWriteOptions& opts);
+  Status ApplySettings(const ParquetWriteOptions& opts);
+
+  std::shared_ptr<duck::Database> db_;
+  std::unique_ptr<duck::Connection> conn_;
+  std::unique_ptr<duck::BatchScanSource> source_;
+  int threads_ = -1;
+  int preserve_order_ = -1;
+  uint64_t temp_counter_ = 0;
+};
+
+}  // namespace strata
