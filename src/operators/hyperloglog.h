@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/hash.h"
+#include "core/status.h"
+
+namespace strata {
+
+// A HyperLogLog distinct-count sketch over 64-bit hashes (Flajolet et al.), with Ertl's
+// "improved" estimator (2017), which is unbiased over the whole range without empirical bias
+// tables or a linear-counting switch-over. Relative standard error ~1.04 / sqrt(2^p).
+//
+// Register mapping (the SQL merge aggregate relies on it, see docs/formats/hll.md):
+//   index = hash >> (64 - p)                    (the top p bits)
+//   rank  = 1 + number of leading zero bits of (hash << p), at most 64 - p + 1
+//   register[index] = max(register[index], rank)
+//
+// Small sketches are kept sparse in memory (sorted (index, rank) pairs, 4 bytes each) and
+// switch to a dense byte-per-register array once that is smaller; both forms estimate and
+// merge identically. A value type: copyable, movable. Not thread-safe.
+class HyperLogLog {
+ public:
+  static constexpr int kMinPrecision = 4;
+  static constexpr int kMaxPrecision = 18;
+  static constexpr int kDefaultPrecision = 12;
+  // Serialized header: magic "HL", version, p, encoding.
+  static constexpr uint8_t kFormatVersion = 1;
+  static constexpr uint8_t kEncodingDense = 0;
+  static constexpr uint8_t kEncodingSparse = 1;
+
+  // `precision` must be in [kMinPrecision, kMaxPrecision]; asserts otherwise (use
+  // IsValidPrecision to check user input first).
+  explicit HyperLogLog(int precision = kDefaultPrecision);
+
+  static bool IsValidPrecision(int p) { return p >= kMinPrecision && p <= kMaxPrecision; }
+
+  int precision() const { return p_; }
+  bool is_sparse() const { return dense_.empty(); }
+
+  // Adds one hashed element. Use HashBytes (core/hash.h) for strings, or AddString.
+  void Add(uint64_t hash);
+  void AddString(std::string_view s) { Add(HashBytes(s)); }
+
+  // Folds `other` into this sketch (register-wise max). InvalidArgument if the precisions
+  // differ; this sketch is unchanged then.
+  Status Merge(const HyperLogLog& other);
+
+  // Estimated number of distinct hashes added (0 for an empty sketch).
+  double Estimate() const;
+  // True if nothing was added.
+  bool empty() const;
+
+  // Compact versioned bytes: sparse or dense, whichever is smaller. Deterministic: equal
+  // register contents give equal bytes. Format in docs/formats/hll.md.
+  std::string Serialize() const;
+  void AppendSerialized(std::string* out) const;
+  // Corruption if `bytes` is not a valid serialized sketch (bad magic, version, precision,
+  // length, unsorted or out-of-range sparse entries).
+  static Result<HyperLogLog> Deserialize(std::string_view bytes);
+
+  // Register value at `index` (0 if unset), for tests and the SQL merge.
+  uint8_t Register(uint32_t index) const;
+  // Heap bytes held.
+  size_t MemoryBytes() const;
+
+  bool operator==(const HyperLogLog& other) const;
+
+ private:
+  uint32_t m() const { return 1u << p_; }
+  uint8_t max_rank() const { return static_cast<uint8_t>(64 - p_ + 1); }
+  // Sorts and deduplicates sparse_ (keeping the max rank per index); densifies when the sparse
+  // form would exceed the dense size.
+  void Compact();
+  void ToDense();
+  // Sparse entries sorted by index with duplicates folded (a copy when a tail is pending).
+  std::vector<uint32_t> SortedSparse() const;
+
+  int p_;
+  // Sparse form: entries (index << 8 | rank); [0, sorted_) is sorted and unique by index, the
+  // tail is an unsorted append buffer. Empty once dense.
+  std::vector<uint32_t> sparse_;
+  uint32_t sorted_ = 0;
+  // Dense form: one byte per register; empty while sparse.
+  std::vector<uint8_t> dense_;
+};
+
+}  // namespace strata

@@ -1,0 +1,136 @@
+#include "operators/hyperloglog.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/hash.h"
+
+namespace strata {
+namespace {
+
+uint64_t ItemHash(uint64_t i) {
+  return HashBytes("user-" + std::to_string(i));
+}
+
+HyperLogLog SketchOf(int p, uint64_t from, uint64_t to) {
+  HyperLogLog h(p);
+  for (uint64_t i = from; i < to; ++i) h.Add(ItemHash(i));
+  return h;
+}
+
+TEST(HyperLogLogTest, EmptyEstimatesZero) {
+  HyperLogLog h;
+  EXPECT_TRUE(h.empty());
+  EXPECT_EQ(h.Estimate(), 0.0);
+}
+
+TEST(HyperLogLogTest, RelativeErrorWithinThreeSigmaAcrossRange) {
+  for (int p : {10, 12, 14}) {
+    const double sigma = 1.04 / std::sqrt(static_cast<double>(1u << p));
+    for (uint64_t n : {100ull, 1000ull, 10000ull, 100000ull, 1000000ull}) {
+      HyperLogLog h = SketchOf(p, 0, n);
+      const double err = std::abs(h.Estimate() - static_cast<double>(n)) / static_cast<double>(n);
+      EXPECT_LT(err, 3 * sigma) << "p=" << p << " n=" << n << " estimate=" << h.Estimate();
+    }
+  }
+}
+
+TEST(HyperLogLogTest, DuplicatesDoNotCount) {
+  HyperLogLog h;
+  for (int rep = 0; rep < 50; ++rep) {
+    for (uint64_t i = 0; i < 20; ++i) h.Add(ItemHash(i));
+  }
+  EXPECT_NEAR(h.Estimate(), 20.0, 1.0);
+  EXPECT_TRUE(h.is_sparse());
+}
+
+TEST(HyperLogLogTest, SwitchesToDenseAndKeepsEstimate) {
+  HyperLogLog h(12);
+  for (uint64_t i = 0; i < 5000; ++i) h.Add(ItemHash(i));
+  EXPECT_FALSE(h.is_sparse());
+  EXPECT_NEAR(h.Estimate(), 5000.0, 5000.0 * 3 * 1.04 / 64);
+}
+
+TEST(HyperLogLogTest, MergeEqualsSketchOfUnion) {
+  // Sparse + sparse, sparse + dense, dense + dense.
+  for (auto [a_to, b_from, b_to] : {std::tuple<uint64_t, uint64_t, uint64_t>{300, 200, 600},
+                                    {300, 100, 90000},
+                                    {60000, 40000, 100000}}) {
+    HyperLogLog a = SketchOf(12, 0, a_to);
+    HyperLogLog b = SketchOf(12, b_from, b_to);
+    HyperLogLog u = SketchOf(12, 0, b_to);
+    HyperLogLog ab = a;
+    ASSERT_TRUE(ab.Merge(b).ok());
+    HyperLogLog ba = b;
+    ASSERT_TRUE(ba.Merge(a).ok());
+    EXPECT_TRUE(ab == u) << a_to << " " << b_to;
+    EXPECT_TRUE(ba == u);
+    EXPECT_EQ(ab.Serialize(), u.Serialize());
+    EXPECT_EQ(ab.Estimate(), u.Estimate());
+  }
+}
+
+TEST(HyperLogLogTest, MergePrecisionMismatchIsAnError) {
+  HyperLogLog a = SketchOf(12, 0, 100);
+  HyperLogLog b = SketchOf(14, 0, 100);
+  const std::string before = a.Serialize();
+  Status st = a.Merge(b);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("precision"), std::string::npos) << st.ToString();
+  EXPECT_EQ(a.Serialize(), before);
+}
+
+TEST(HyperLogLogTest, SerializeRoundTripSparseAndDense) {
+  for (uint64_t n : {0ull, 1ull, 50ull, 800ull, 200000ull}) {
+    HyperLogLog h = SketchOf(12, 0, n);
+    const std::string bytes = h.Serialize();
+    ASSERT_GE(bytes.size(), 5u);
+    EXPECT_EQ(bytes[0], 'H');
+    EXPECT_EQ(bytes[2], 1);
+    EXPECT_EQ(bytes[3], 12);
+    if (n <= 800) {
+      EXPECT_EQ(bytes[4], HyperLogLog::kEncodingSparse) << n;
+    } else {
+      EXPECT_EQ(bytes[4], HyperLogLog::kEncodingDense);
+      EXPECT_EQ(bytes.size(), 5u + 4096u);
+    }
+    auto back = HyperLogLog::Deserialize(bytes);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == h);
+    EXPECT_EQ(back->Estimate(), h.Estimate());
+    EXPECT_EQ(back->Serialize(), bytes);
+  }
+}
+
+TEST(HyperLogLogTest, DeserializeRejectsCorruptInput) {
+  const std::string good = SketchOf(12, 0, 100).Serialize();
+  EXPECT_EQ(HyperLogLog::Deserialize("").status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(HyperLogLog::Deserialize(good.substr(0, good.size() - 1)).status().code(),
+            StatusCode::kCorruption);
+  std::string bad_version = good;
+  bad_version[2] = 9;
+  EXPECT_EQ(HyperLogLog::Deserialize(bad_version).status().code(), StatusCode::kCorruption);
+  std::string bad_p = good;
+  bad_p[3] = 30;
+  EXPECT_EQ(HyperLogLog::Deserialize(bad_p).status().code(), StatusCode::kCorruption);
+  std::string dense = SketchOf(12, 0, 100000).Serialize();
+  dense[100] = 70;  // rank above 64 - 12 + 1
+  EXPECT_EQ(HyperLogLog::Deserialize(dense).status().code(), StatusCode::kCorruption);
+}
+
+TEST(HyperLogLogTest, RegisterMappingIsTheDocumentedOne) {
+  HyperLogLog h(4);
+  // index = top 4 bits = 0xA; rest = 0x0000...1 << 4 -> leading zeros of (hash << 4).
+  const uint64_t hash = (0xAull << 60) | (1ull << 50);
+  h.Add(hash);
+  // hash << 4 has its highest set bit at 54: 9 leading zeros, rank 10.
+  EXPECT_EQ(h.Register(0xA), 10);
+  HyperLogLog z(4);
+  z.Add(0x3ull << 60);  // rest all zero: max rank 64 - 4 + 1
+  EXPECT_EQ(z.Register(0x3), 61);
+}
+
+}  // namespace
+}  // namespace strata
