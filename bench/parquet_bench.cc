@@ -5,6 +5,8 @@
 // Writes one batch of `rows` (default 1,000,000) rows of 19 realistic clickstream columns with
 // every codec, several row group sizes, dictionary on/off and 1 or 2 threads; prints rows/s and
 // file size for each, then reads each codec's file back and prints rows/s.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "duck/chunk.h"
+#include "duck/duck.h"
 #include "lake/parquet/parquet_reader.h"
 #include "lake/parquet/parquet_writer.h"
 
@@ -129,6 +133,15 @@ RecordBatch MakeBronze(size_t rows) {
   return b;
 }
 
+// User + system CPU seconds of this process (all threads): robust on a shared machine where
+// wall-clock rates swing with other load.
+double CpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -161,20 +174,22 @@ int Run(int argc, char** argv) {
   std::vector<int64_t> group_sizes =
       quick ? std::vector<int64_t>{122880} : std::vector<int64_t>{122880, 1000000};
   std::vector<int> thread_counts = quick ? std::vector<int>{2} : std::vector<int>{1, 2};
-  std::printf("%-13s %9s %5s %7s %6s %12s %10s %8s\n", "codec", "rowgroup", "dict", "threads",
-              "order", "rows/s", "MB", "seconds");
+  std::printf("%-13s %9s %5s %7s %6s %12s %14s %10s %8s\n", "codec", "rowgroup", "dict", "threads",
+              "order", "rows/s", "rows/cpu-s", "MB", "seconds");
   auto write = [&](ParquetWriteOptions opts, const std::string& path) {
     auto start = std::chrono::steady_clock::now();
+    double cpu0 = CpuSeconds();
     auto info = (*writer)->Write(batch, path, opts);
     double s = Seconds(start);
+    double cpu = CpuSeconds() - cpu0;
     if (!info.ok()) {
       std::printf("%s\n", info.status().ToString().c_str());
       return;
     }
-    std::printf("%-13s %9lld %5s %7d %6s %12.0f %10.1f %8.3f\n", ParquetCodecName(opts.codec),
-                static_cast<long long>(opts.row_group_size), opts.dictionary ? "on" : "off",
-                opts.threads, opts.preserve_order ? "kept" : "free", rows / s,
-                info->size_bytes / 1e6, s);
+    std::printf("%-13s %9lld %5s %7d %6s %12.0f %14.0f %10.1f %8.3f\n",
+                ParquetCodecName(opts.codec), static_cast<long long>(opts.row_group_size),
+                opts.dictionary ? "on" : "off", opts.threads, opts.preserve_order ? "kept" : "free",
+                rows / s, rows / cpu, info->size_bytes / 1e6, s);
     std::fflush(stdout);
   };
   for (ParquetCodec codec : codecs) {
@@ -214,6 +229,37 @@ int Run(int argc, char** argv) {
     write(opts, dir + "/w.parquet");
   }
 
+  {
+    // For comparison: the appender path (copy the batch into a DuckDB table, then COPY it out).
+    auto db = duck::Database::Open("", {{"threads", "2"}});
+    if (!db.ok()) return 1;
+    auto conn = duck::Connection::Open(*db);
+    if (!conn.ok()) return 1;
+    std::string ddl = "CREATE TABLE bronze (";
+    for (size_t i = 0; i < batch.num_columns(); ++i) {
+      const Field& f = batch.schema()->field(i);
+      ddl += (i ? ", " : "") + duck::QuoteIdentifier(f.name) + " " + duck::DuckTypeName(f.type);
+    }
+    if (!(*conn)->Execute(ddl + ")").ok()) return 1;
+    (void)(*conn)->Execute("SET preserve_insertion_order=false");
+    auto start = std::chrono::steady_clock::now();
+    double cpu0 = CpuSeconds();
+    duckdb_appender appender;
+    if (duckdb_appender_create((*conn)->raw(), nullptr, "bronze", &appender) == DuckDBError)
+      return 1;
+    Status st = duck::AppendBatch(appender, batch);
+    duckdb_appender_destroy(&appender);
+    double append_s = Seconds(start);
+    Status copy = (*conn)->Execute("COPY bronze TO '" + dir +
+                                   "/appender.parquet' (FORMAT parquet, COMPRESSION snappy)");
+    double total_s = Seconds(start);
+    double cpu = CpuSeconds() - cpu0;
+    if (!st.ok() || !copy.ok()) return 1;
+    std::printf(
+        "appender path (snappy): append %.0f rows/s, append+COPY %.0f rows/s, %.0f rows/cpu-s\n",
+        rows / append_s, rows / total_s, rows / cpu);
+  }
+
   auto reader = ParquetReader::Create(2);
   if (!reader.ok()) return 1;
   std::printf("\nread back (all 19 columns into a RecordBatch, 2 threads):\n");
@@ -224,13 +270,16 @@ int Run(int argc, char** argv) {
     std::string path = dir + "/r_" + ParquetCodecName(codec) + ".parquet";
     if (!(*writer)->Write(batch, path, opts).ok()) return 1;
     auto start = std::chrono::steady_clock::now();
+    double cpu0 = CpuSeconds();
     auto back = (*reader)->Read({path}, batch.schema());
     double s = Seconds(start);
+    double cpu = CpuSeconds() - cpu0;
     if (!back.ok()) {
       std::printf("%s\n", back.status().ToString().c_str());
       return 1;
     }
-    std::printf("%-13s %12.0f rows/s %8.3f s\n", ParquetCodecName(codec), back->num_rows() / s, s);
+    std::printf("%-13s %12.0f rows/s %12.0f rows/cpu-s %8.3f s\n", ParquetCodecName(codec),
+                back->num_rows() / s, back->num_rows() / cpu, s);
   }
   std::filesystem::remove_all(dir);
   return 0;

@@ -16,6 +16,7 @@
 #include "core/json_writer.h"
 #include "duck/chunk.h"
 #include "duck/duck.h"
+#include "sql/hll_functions.h"
 
 namespace strata::sql {
 
@@ -485,8 +486,8 @@ std::string ValueToString(const ColumnKind& k, duckdb_vector vec, const void* da
     case DUCKDB_TYPE_HUGEINT: {
       duckdb_hugeint h = At<duckdb_hugeint>(data, row);
       __int128_t v = (static_cast<__int128_t>(h.upper) << 64) | h.lower;
-      return Int128ToString(
-          v < 0, v < 0 ? static_cast<__uint128_t>(-v) : static_cast<__uint128_t>(v));
+      return Int128ToString(v < 0,
+                            v < 0 ? static_cast<__uint128_t>(-v) : static_cast<__uint128_t>(v));
     }
     case DUCKDB_TYPE_UHUGEINT: {
       duckdb_uhugeint h = At<duckdb_uhugeint>(data, row);
@@ -811,6 +812,7 @@ Result<std::unique_ptr<SqlEngine>> SqlEngine::Open(const SqlEngineOptions& optio
   STRATA_ASSIGN_OR_RETURN(e->db_, duck::Database::Open("", config));
   STRATA_ASSIGN_OR_RETURN(e->admin_, duck::Connection::Open(e->db_));
   STRATA_RETURN_IF_ERROR(e->admin_->Execute("SET GLOBAL TimeZone = 'UTC'"));
+  STRATA_RETURN_IF_ERROR(RegisterHllFunctions(e->admin_->raw()));
   if (options.restrict_file_access) {
     std::string dirs = "[";
     for (size_t i = 0; i < options.allowed_directories.size(); ++i) {

@@ -81,7 +81,8 @@ struct QueryResult {
 // CREATE SCHEMA catalog.streaming; CREATE VIEW catalog.streaming.gold). Spark spellings used by
 // dashboards are accepted: current_timestamp()/current_date() (rewritten to DuckDB's keyword
 // forms), INTERVAL 5 MINUTES, SUM(SUM(x)) OVER (), and delta.`/path` table references through
-// the resolver. The session time zone is UTC.
+// the resolver. The session time zone is UTC. hll_merge_estimate(sketch) and hll_merge(sketch)
+// aggregate serialized HyperLogLog sketches (sql/hll_functions.h).
 //
 // Thread-safety: Execute may be called from many threads at once (each call uses its own
 // DuckDB connection); RegisterTable and SetDeltaResolver serialize on an internal mutex.
