@@ -124,6 +124,31 @@ void BM_ReadRangeAll(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadRangeAll)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
+// One micro-batch's worth: 100 records from each of 12 partitions, a new range every call.
+void BM_ReadRangeSmall(benchmark::State& state) {
+  Preloaded& p = Load();
+  if (!p.error.empty()) return state.SkipWithError(p.error.c_str());
+  auto reader = KafkaReader::Create(p.cluster->bootstrap_servers());
+  int64_t records = 0, step = 0;
+  for (auto _ : state) {
+    std::vector<PartitionRange> plan;
+    for (int i = 0; i < 12; ++i) {
+      const PartitionRange& full = p.plan[i];
+      const int64_t span = std::max<int64_t>(1, (full.end - full.start) / 100);
+      const int64_t start = full.start + (step % span) * 100;
+      plan.push_back({full.partition, start, std::min(full.end, start + 100)});
+    }
+    ++step;
+    CountingSink sink;
+    Status st = (*reader)->ReadRange(kTopic, plan, sink,
+                                     std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    if (!st.ok()) return state.SkipWithError(st.ToString().c_str());
+    records += sink.count;
+  }
+  state.SetItemsProcessed(records);
+}
+BENCHMARK(BM_ReadRangeSmall)->Unit(benchmark::kMillisecond)->Iterations(50)->UseRealTime();
+
 class BronzeSink : public RecordSink {
  public:
   Status OnRecords(std::string_view topic, const KafkaRecord* records, size_t n) override {

@@ -27,6 +27,7 @@ Result<std::unique_ptr<KafkaReader>> KafkaReader::Create(
                                {"group.id", "strata-reader"},
                                {"fetch.wait.max.ms", "10"},
                                {"enable.partition.eof", "true"},
+                               {"reconnect.backoff.max.ms", "1000"},
                                {"log_level", "3"}},
                               config);
   props["enable.auto.commit"] = "false";

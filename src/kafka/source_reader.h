@@ -51,7 +51,8 @@ struct PartitionRange {
 class KafkaReader {
  public:
   // Every librdkafka consumer property in `config` passes through and overrides strata's
-  // defaults (fetch.wait.max.ms=10, enable.partition.eof=true, group.id=strata-reader; the
+  // defaults (fetch.wait.max.ms=10, enable.partition.eof=true, reconnect.backoff.max.ms=1000,
+  // group.id=strata-reader; the
   // group is never joined nor committed to). enable.auto.commit and auto.offset.reset are
   // forced to false/error. InvalidArgument for a property librdkafka rejects.
   static Result<std::unique_ptr<KafkaReader>> Create(

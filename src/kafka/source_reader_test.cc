@@ -28,7 +28,18 @@ struct Row {
     return std::tie(partition, offset, key, value) ==
            std::tie(o.partition, o.offset, o.key, o.value);
   }
+  friend void PrintTo(const Row& r, std::ostream* os) {
+    *os << r.partition << "@" << r.offset << ":" << r.key;
+  }
 };
+
+// Rows ordered by (partition, offset): partitions interleave differently from read to read.
+std::vector<Row> Sorted(std::vector<Row> v) {
+  std::sort(v.begin(), v.end(), [](const Row& a, const Row& b) {
+    return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
+  });
+  return v;
+}
 
 class CollectingSink : public RecordSink {
  public:
@@ -164,13 +175,7 @@ TEST_F(SourceReaderTest, ReadsExactlyThePlannedRangeAgainAndAgain) {
   CollectingSink second;
   st = reader_->ReadRange(kTopic, plan, second, steady_clock::now() + seconds(30));
   ASSERT_TRUE(st.ok()) << st.ToString();
-  auto sorted = [](std::vector<Row> v) {
-    std::sort(v.begin(), v.end(), [](const Row& a, const Row& b) {
-      return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
-    });
-    return v;
-  };
-  EXPECT_EQ(sorted(first.rows), sorted(second.rows));
+  EXPECT_EQ(Sorted(first.rows), Sorted(second.rows));
 
   // The following range continues where the plan ended.
   std::vector<PartitionRange> rest;
@@ -276,6 +281,48 @@ TEST(ProducerTest, RejectsUnknownProperty) {
   EXPECT_NE(p.status().message().find("no.such.property"), std::string::npos);
   auto r = KafkaReader::Create("127.0.0.1:1", {{"fetch.wait.max.ms", "abc"}});
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST_F(SourceReaderTest, BrokersDownIsUnavailableThenTheSameReaderRecovers) {
+  auto marks = reader_->Watermarks(kTopic, {0, 1, 2}, seconds(10));
+  ASSERT_TRUE(marks.ok());
+  std::vector<PartitionRange> plan;
+  size_t expected = 0;
+  for (const auto& w : *marks) {
+    plan.push_back({w.partition, 0, w.high});
+    expected += w.high;
+  }
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetBrokerDown(b).ok());
+  CollectingSink down;
+  Status st = reader_->ReadRange(kTopic, plan, down, steady_clock::now() + seconds(3));
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find(cluster_->bootstrap_servers()), std::string::npos);
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(cluster_->SetBrokerUp(b).ok());
+  CollectingSink up;
+  st = reader_->ReadRange(kTopic, plan, up, steady_clock::now() + seconds(60));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(up.rows.size(), expected);
+}
+
+TEST_F(SourceReaderTest, RetriableFetchErrorsDoNotChangeTheRows) {
+  auto marks = reader_->Watermarks(kTopic, {4, 5}, seconds(10));
+  ASSERT_TRUE(marks.ok());
+  std::vector<PartitionRange> plan;
+  for (const auto& w : *marks) plan.push_back({w.partition, 1, w.high - 1});
+  CollectingSink clean;
+  ASSERT_TRUE(reader_->ReadRange(kTopic, plan, clean, steady_clock::now() + seconds(30)).ok());
+  // Fetch (API key 1) answers NOT_LEADER_FOR_PARTITION (6) and REQUEST_TIMED_OUT (7) a few times.
+  cluster_->InjectErrors(1, {6, 7, 6, 7});
+  CollectingSink noisy;
+  Status st = reader_->ReadRange(kTopic, plan, noisy, steady_clock::now() + seconds(60));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Sorted(noisy.rows), Sorted(clean.rows));
 }
 
 }  // namespace
