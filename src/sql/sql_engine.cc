@@ -228,10 +228,15 @@ class Watchdog {
     if (timeout_ms <= 0) return;
     thread_ = std::thread([this, conn, timeout_ms] {
       std::unique_lock<std::mutex> lock(mu_);
-      if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return stop_; })) {
-        fired_ = true;
-        duckdb_interrupt(conn);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return stop_; })) {
+        return;
       }
+      fired_ = true;
+      // An interrupt that lands between two steps (resolving, binding, executing) can be
+      // missed, so keep interrupting until the query gives up.
+      do {
+        duckdb_interrupt(conn);
+      } while (!cv_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stop_; }));
     });
   }
   ~Watchdog() { Stop(); }
@@ -866,6 +871,14 @@ Status SqlEngine::DropTable(const std::string& qualified_name) {
 Result<QueryResult> SqlEngine::Execute(const std::string& sql, const QueryOptions& options) {
   std::vector<DeltaRef> refs;
   STRATA_ASSIGN_OR_RETURN(std::string text, Rewrite(sql, &refs));
+  // Refuse early, before resolving tables, with a message that names the statement; the
+  // prepared statement's type is checked again below, after binding.
+  if (options.read_only && !StartsLikeAQuery(text)) {
+    std::string word = FirstKeyword(text);
+    for (char& ch : word) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return InvalidArgument("read-only queries accept only SELECT; refused a " +
+                           (word.empty() ? std::string("non-SELECT") : word) + " statement");
+  }
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<duck::Connection> conn, duck::Connection::Open(db_));
 
   // The watchdog covers resolving, binding (which reads Parquet footers) and execution.
@@ -910,13 +923,6 @@ Result<QueryResult> SqlEngine::Execute(const std::string& sql, const QueryOption
   if (options.read_only && count != 1) {
     return finish(InvalidArgument("read-only queries take exactly one statement, got " +
                                   std::to_string(count)));
-  }
-  if (options.read_only && !StartsLikeAQuery(text)) {
-    std::string word = FirstKeyword(text);
-    for (char& ch : word) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return finish(InvalidArgument("read-only queries accept only SELECT; refused a " +
-                                  (word.empty() ? std::string("non-SELECT") : word) +
-                                  " statement"));
   }
   QueryResult result;
   for (idx_t i = 0; i < count; ++i) {

@@ -240,6 +240,12 @@ TEST_F(SqlEngineTest, DeltaPathReferencesGoThroughTheResolver) {
   EXPECT_EQ(diff->rows[0][0].value_or(""), "3");
   EXPECT_EQ(calls.size(), 2u);
 
+  // A refused statement never reaches the resolver.
+  size_t before = calls.size();
+  auto refused = engine->Execute("CREATE TABLE copy AS SELECT * FROM delta.`/lake/gold`");
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(calls.size(), before);
+
   auto missing = engine->Execute("SELECT * FROM delta.`/nowhere`");
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("/nowhere"), std::string::npos);
