@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs and builds what is missing, then runs every test (unit, integration, end to end)
+# under AddressSanitizer and UndefinedBehaviorSanitizer, and smoke-runs the benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export STRATA_EXTRA_PACKAGES="chromium ${STRATA_EXTRA_PACKAGES:-}"
+STRATA_BUILD_TYPE=RelWithDebInfo scripts/setup.sh build-test -DSTRATA_SANITIZE=ON
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+cd build-test
+ctest --output-on-failure -j"${STRATA_TEST_JOBS:-2}" --timeout 900

@@ -1,0 +1,327 @@
+#include "cli/commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "core/time_util.h"
+#include "event/generator.h"
+#include "kafka/embedded_cluster.h"
+#include "lake/delta/snapshot.h"
+#include "lake/delta/table.h"
+#include "pipeline/catalog.h"
+#include "pipeline/config.h"
+#include "pipeline/metrics.h"
+#include "pipeline/pipeline.h"
+#include "sql/sql_engine.h"
+
+namespace strata::cli {
+
+std::atomic<bool> g_stop{false};
+
+namespace {
+
+void OnSignal(int) { g_stop.store(true); }
+
+// One line on stderr (DuckDB's messages span several lines), exit code 1.
+int Fail(const Status& st) {
+  std::string msg = st.ToString();
+  std::string line;
+  for (char c : msg) {
+    if (c == '\n') {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      if (!line.empty() && line.back() != ' ') line += " | ";
+    } else {
+      line.push_back(c);
+    }
+  }
+  std::fprintf(stderr, "strata: error: %s\n", line.c_str());
+  return 1;
+}
+
+// Sleeps up to `ms`, waking early when a stop was requested. Returns false when stopping.
+bool SleepUnlessStopped(int64_t ms) {
+  int64_t end = MonotonicNanos() + ms * 1'000'000;
+  while (!g_stop.load()) {
+    int64_t left = (end - MonotonicNanos()) / 1'000'000;
+    if (left <= 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(left, 100)));
+  }
+  return false;
+}
+
+std::string FormatCount(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > (n < 0 ? 1 : 0); i -= 3) s.insert(i, ",");
+  return s;
+}
+
+std::string FormatWatermark(int64_t ms) {
+  if (ms <= 0) return "none";
+  return FormatTimestampMicros(ms * 1000).substr(11, 8);
+}
+
+// The config a table command works on: --config, else defaults under --data-dir.
+Result<PipelineConfig> ConfigFor(const std::string& config_file, const std::string& data_dir) {
+  if (!config_file.empty()) return LoadPipelineConfig(config_file);
+  std::string toml = "[pipeline]\ndata_dir = \"" + (data_dir.empty() ? "./strata-data" : data_dir) +
+                     "\"\n";
+  return ParsePipelineConfig(toml, "<defaults>");
+}
+
+void PrintSummary(const PipelineMetrics& metrics, const PipelineConfig& c, double produced_rate) {
+  auto totals = metrics.Snapshot();
+  auto rows_of = [&](const std::string& query, const std::string& table) -> int64_t {
+    auto q = totals.find(query);
+    if (q == totals.end()) return 0;
+    auto t = q->second.table_rows.find(table);
+    return t == q->second.table_rows.end() ? 0 : t->second;
+  };
+  auto get = [&](const std::string& q) {
+    auto it = totals.find(q);
+    return it == totals.end() ? PipelineMetrics::QueryTotals{} : it->second;
+  };
+  std::string b = c.bronze.table.substr(c.bronze.table.rfind('.') + 1);
+  std::string s = c.silver.table.substr(c.silver.table.rfind('.') + 1);
+  std::string g = c.gold.table.substr(c.gold.table.rfind('.') + 1);
+  auto bq = get(b), sq = get(s), gq = get(g);
+  std::printf(
+      "[%s] produced %.0f ev/s | bronze %s rows (%.0f rows/s, lag %s) | silver %s rows "
+      "(dups %s, late %s, quarantined %s, watermark %s) | gold %s rows (watermark %s)\n",
+      FormatTimestampMicros(NowMicros()).substr(11, 8).c_str(), produced_rate,
+      FormatCount(rows_of(b, c.bronze.table)).c_str(), bq.last_processed_rate,
+      FormatCount(bq.source_lag).c_str(), FormatCount(rows_of(s, c.silver.table)).c_str(),
+      FormatCount(sq.dropped_duplicates).c_str(), FormatCount(sq.late_rows).c_str(),
+      FormatCount(sq.quarantined_rows).c_str(), FormatWatermark(sq.watermark_ms).c_str(),
+      FormatCount(rows_of(g, c.gold.table)).c_str(), FormatWatermark(gq.watermark_ms).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void InstallSignalHandlers() {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+}
+
+int RunDemo(const DemoArgs& args) {
+  PipelineConfig config;
+  if (!args.config_file.empty()) {
+    auto c = LoadPipelineConfig(args.config_file);
+    if (!c.ok()) return Fail(c.status());
+    config = std::move(*c);
+  } else {
+    auto c = ParsePipelineConfig(
+        "[pipeline]\ndata_dir = \"" + args.data_dir +
+            "\"\n[bronze]\ntrigger = \"1 second\"\n[silver]\ntrigger = \"1 second\"\n"
+            "[gold]\ntrigger = \"2 seconds\"\n",
+        "<demo>");
+    if (!c.ok()) return Fail(c.status());
+    config = std::move(*c);
+  }
+  auto cluster = EmbeddedCluster::Start({3, {{config.source.topic, 12}}, 1});
+  if (!cluster.ok()) return Fail(cluster.status());
+  config.source.kafka = {{"bootstrap.servers", (*cluster)->bootstrap_servers()}};
+  config.source.secret_keys.clear();
+  config.source.starting_offsets = "earliest";
+  config.source.on_cluster_change = "reset";  // a new embedded cluster every run
+
+  auto metrics = std::make_shared<PipelineMetrics>();
+  auto pipeline = Pipeline::Create(config, {false, metrics});
+  if (!pipeline.ok()) return Fail(pipeline.status());
+
+  std::printf("strata demo\n  Kafka:   %s (embedded, cluster %s), topic %s, 12 partitions\n",
+              (*cluster)->bootstrap_servers().c_str(), (*cluster)->cluster_id().c_str(),
+              config.source.topic.c_str());
+  std::printf("  Traffic: %.0f events/s with duplicates, late, malformed and invalid events\n",
+              args.rate);
+  std::printf("  Tables:  %s (Delta Lake)\n", config.data_dir.c_str());
+  for (const auto& [name, path] : config.Tables())
+    std::printf("           %-50s %s\n", name.c_str(), path.c_str());
+  std::printf("  Query:   strata query --data-dir %s \"SELECT * FROM %s ORDER BY window_start "
+              "DESC LIMIT 10\"\n",
+              config.data_dir.c_str(), config.gold.table.c_str());
+  std::printf("  Stop:    Ctrl-C\n\n");
+  std::fflush(stdout);
+
+  std::atomic<bool> stop_producer{false};
+  ProduceOptions po;
+  po.bootstrap = (*cluster)->bootstrap_servers();
+  po.topic = config.source.topic;
+  po.rate = args.rate;
+  po.generator.seed = static_cast<uint64_t>(NowMicros());
+  po.generator.duplicate_fraction = 0.01;
+  po.generator.late_fraction = 0.005;
+  po.generator.malformed_fraction = 0.001;
+  po.generator.unknown_type_fraction = 0.001;
+  po.generator.missing_field_fraction = 0.001;
+  Result<ProduceStats> produce_result = ProduceStats{};
+  std::thread producer([&] { produce_result = RunProducer(po, stop_producer); });
+
+  (*pipeline)->Start();
+  int64_t started = MonotonicNanos();
+  int exit_code = 0;
+  while (!g_stop.load()) {
+    if (!SleepUnlessStopped(args.summary_interval_s * 1000LL)) break;
+    Status failure = (*pipeline)->FirstFailure();
+    if (!failure.ok()) {
+      exit_code = Fail(failure);
+      break;
+    }
+    PrintSummary(*metrics, config, args.rate);
+    if (args.duration_s > 0 && (MonotonicNanos() - started) / 1e9 >= args.duration_s) break;
+  }
+  std::printf("stopping...\n");
+  stop_producer.store(true);
+  producer.join();
+  Status st = (*pipeline)->Stop();
+  PrintSummary(*metrics, config, 0);
+  pipeline->reset();  // its Kafka clients go before the cluster they talk to
+  (*cluster)->Stop();
+  if (!produce_result.ok()) return Fail(produce_result.status());
+  if (!st.ok() && exit_code == 0) return Fail(st);
+  return exit_code;
+}
+
+int RunKafka(const KafkaArgs& args) {
+  auto cluster = EmbeddedCluster::Start({args.brokers, {{args.topic, args.partitions}}, 1});
+  if (!cluster.ok()) return Fail(cluster.status());
+  std::printf("%s\n", (*cluster)->bootstrap_servers().c_str());
+  std::fflush(stdout);
+  spdlog::info("embedded Kafka: {} brokers, topic {} with {} partitions, cluster id {}; Ctrl-C "
+               "to stop",
+               args.brokers, args.topic, args.partitions, (*cluster)->cluster_id());
+  while (SleepUnlessStopped(1000)) {
+  }
+  (*cluster)->Stop();
+  return 0;
+}
+
+int RunProduce(const ProduceArgs& args) {
+  ProduceOptions po;
+  po.bootstrap = args.bootstrap;
+  po.topic = args.topic;
+  po.rate = args.rate;
+  po.duration_s = args.duration_s;
+  po.max_records = args.max_records;
+  po.generator.seed = args.seed;
+  po.generator.num_users = args.users;
+  po.generator.duplicate_fraction = args.duplicates;
+  po.generator.late_fraction = args.late;
+  po.generator.malformed_fraction = args.malformed;
+  po.generator.unknown_type_fraction = args.unknown_types;
+  po.generator.missing_field_fraction = args.missing_fields;
+  po.generator.max_lateness_ms = static_cast<int64_t>(args.max_lateness_s * 1000);
+  po.generator.mean_lateness_ms = std::min<int64_t>(po.generator.mean_lateness_ms,
+                                                    po.generator.max_lateness_ms);
+  auto stats = RunProducer(po, g_stop);
+  if (!stats.ok()) return Fail(stats.status());
+  std::printf("produced %llu events in %.1f s (%.0f/s), delivered %llu, failed %llu\n",
+              static_cast<unsigned long long>(stats->produced), stats->elapsed_s,
+              stats->elapsed_s > 0 ? stats->produced / stats->elapsed_s : 0.0,
+              static_cast<unsigned long long>(stats->delivered),
+              static_cast<unsigned long long>(stats->delivery_errors));
+  return stats->delivery_errors > 0 ? 1 : 0;
+}
+
+int RunPipeline(const RunArgs& args) {
+  auto config = LoadPipelineConfig(args.config_file);
+  if (!config.ok()) return Fail(config.status());
+  auto metrics = std::make_shared<PipelineMetrics>();
+  auto pipeline = Pipeline::Create(*config, {args.available_now, metrics});
+  if (!pipeline.ok()) return Fail(pipeline.status());
+  std::string kafka;
+  for (const auto& [k, v] : config->RedactedKafka()) kafka += " " + k + "=" + v;
+  spdlog::info("pipeline {}: tables under {}; kafka:{}", config->name, config->data_dir, kafka);
+  if (args.available_now) {
+    Status st = (*pipeline)->RunAvailableNow();
+    PrintSummary(*metrics, *config, 0);
+    return st.ok() ? 0 : Fail(st);
+  }
+  (*pipeline)->Start();
+  while (SleepUnlessStopped(5000)) {
+    if (!(*pipeline)->FirstFailure().ok()) break;
+    PrintSummary(*metrics, *config, 0);
+  }
+  Status st = (*pipeline)->Stop();
+  return st.ok() ? 0 : Fail(st);
+}
+
+int RunQuery(const QueryArgs& args) {
+  auto config = ConfigFor(args.config_file, args.data_dir);
+  if (!config.ok()) return Fail(config.status());
+  auto engine = OpenCatalog(config->Tables());
+  if (!engine.ok()) return Fail(engine.status());
+  sql::QueryOptions qo;
+  qo.row_limit = args.limit;
+  auto result = (*engine)->Execute(args.sql, qo);
+  if (!result.ok()) return Fail(result.status());
+  if (args.format == "csv")
+    std::cout << sql::FormatCsv(*result);
+  else if (args.format == "json")
+    std::cout << sql::FormatJson(*result) << "\n";
+  else
+    std::cout << sql::FormatTable(*result);
+  return 0;
+}
+
+int RunDescribe(const TableArgs& args) {
+  auto config = ConfigFor(args.config_file, args.data_dir);
+  if (!config.ok()) return Fail(config.status());
+  auto path = ResolveTablePath(args.table, config->Tables());
+  if (!path.ok()) return Fail(path.status());
+  auto table = delta::DeltaTable::Open(*path);
+  if (!table.ok()) return Fail(table.status());
+  auto snapshot = (*table)->LatestSnapshot();
+  if (!snapshot.ok()) return Fail(snapshot.status());
+  const auto& s = **snapshot;
+  int64_t bytes = 0;
+  for (const auto& f : s.files()) bytes += f.size;
+  std::printf("table:      %s\nlocation:   %s\nid:         %s\nversion:    %lld\n",
+              s.metadata().name.value_or(args.table).c_str(),
+              path->c_str(), s.metadata().id.c_str(), static_cast<long long>(s.version()));
+  std::printf("protocol:   reader %d, writer %d\n", s.protocol().min_reader_version,
+              s.protocol().min_writer_version);
+  std::printf("files:      %zu (%lld bytes)\n", s.files().size(), static_cast<long long>(bytes));
+  std::string parts;
+  for (const auto& p : s.partition_columns()) parts += (parts.empty() ? "" : ", ") + p;
+  std::printf("partitions: %s\n", parts.empty() ? "(none)" : parts.c_str());
+  std::printf("properties:\n");
+  for (const auto& [k, v] : s.configuration()) std::printf("  %s = %s\n", k.c_str(), v.c_str());
+  auto schema = s.schema();
+  std::printf("schema:\n");
+  if (schema.ok()) {
+    for (const auto& f : schema->fields())
+      std::printf("  %-24s %-10s %s\n", f.name.c_str(), DeltaTypeName(f.type),
+                  f.nullable ? "" : "not null");
+  } else {
+    std::printf("  %s\n", s.metadata().schema_string.c_str());
+  }
+  return 0;
+}
+
+int RunHistory(const TableArgs& args) {
+  auto config = ConfigFor(args.config_file, args.data_dir);
+  if (!config.ok()) return Fail(config.status());
+  auto path = ResolveTablePath(args.table, config->Tables());
+  if (!path.ok()) return Fail(path.status());
+  auto table = delta::DeltaTable::Open(*path);
+  if (!table.ok()) return Fail(table.status());
+  auto history = (*table)->History(args.limit);
+  if (!history.ok()) return Fail(history.status());
+  std::printf("%-8s %-24s %-20s %s\n", "version", "timestamp", "operation", "metrics");
+  for (const auto& h : *history) {
+    std::string metrics;
+    for (const auto& [k, v] : h.commit_info.operation_metrics)
+      metrics += (metrics.empty() ? "" : " ") + k + "=" + v;
+    std::printf("%-8lld %-24s %-20s %s\n", static_cast<long long>(h.version),
+                FormatTimestampMicros(h.timestamp * 1000).c_str(),
+                h.commit_info.operation.c_str(), metrics.c_str());
+  }
+  return 0;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,97 @@
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace strata::cli;
+  CLI::App app{"strata: a real-time clickstream pipeline (Kafka -> Delta Lake bronze/silver/gold)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "strata 0.1.0");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  DemoArgs demo;
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "Embedded Kafka + generated traffic + the pipeline, writing under --data-dir");
+  demo_cmd->add_option("--config", demo.config_file, "Pipeline TOML (Kafka settings are replaced)");
+  demo_cmd->add_option("--data-dir", demo.data_dir, "Where tables and checkpoints go");
+  demo_cmd->add_option("--rate", demo.rate, "Generated events per second")->check(CLI::PositiveNumber);
+  demo_cmd->add_option("--duration", demo.duration_s, "Seconds to run (0: until Ctrl-C)");
+  demo_cmd->add_option("--summary-interval", demo.summary_interval_s, "Seconds between summaries")
+      ->check(CLI::PositiveNumber);
+
+  KafkaArgs kafka;
+  auto* kafka_cmd =
+      app.add_subcommand("kafka", "Run the embedded Kafka cluster alone and print its address");
+  kafka_cmd->add_option("--brokers", kafka.brokers, "Number of brokers")->check(CLI::Range(1, 16));
+  kafka_cmd->add_option("--topic", kafka.topic, "Topic to create");
+  kafka_cmd->add_option("--partitions", kafka.partitions, "Partitions of the topic")
+      ->check(CLI::Range(1, 1024));
+
+  ProduceArgs produce;
+  auto* produce_cmd = app.add_subcommand("produce", "Generate clickstream traffic into any Kafka");
+  produce_cmd->add_option("--bootstrap-servers", produce.bootstrap, "Kafka bootstrap servers")
+      ->required();
+  produce_cmd->add_option("--topic", produce.topic, "Topic");
+  produce_cmd->add_option("--rate", produce.rate, "Events per second")->check(CLI::PositiveNumber);
+  produce_cmd->add_option("--duration", produce.duration_s, "Seconds (0: until Ctrl-C)");
+  produce_cmd->add_option("--count", produce.max_records, "Stop after this many events (0: no limit)");
+  produce_cmd->add_option("--seed", produce.seed, "Random seed");
+  produce_cmd->add_option("--users", produce.users, "Distinct users")->check(CLI::PositiveNumber);
+  produce_cmd->add_option("--duplicates", produce.duplicates, "Fraction of duplicate deliveries")
+      ->check(CLI::Range(0.0, 1.0));
+  produce_cmd->add_option("--late", produce.late, "Fraction of late events")
+      ->check(CLI::Range(0.0, 1.0));
+  produce_cmd->add_option("--malformed", produce.malformed, "Fraction of malformed JSON")
+      ->check(CLI::Range(0.0, 1.0));
+  produce_cmd->add_option("--unknown-types", produce.unknown_types, "Fraction of unknown types")
+      ->check(CLI::Range(0.0, 1.0));
+  produce_cmd->add_option("--missing-fields", produce.missing_fields,
+                          "Fraction of events missing a required field")
+      ->check(CLI::Range(0.0, 1.0));
+  produce_cmd->add_option("--max-lateness", produce.max_lateness_s, "Largest lateness, seconds");
+
+  RunArgs run;
+  auto* run_cmd = app.add_subcommand("run", "Run the pipeline of a config against its Kafka");
+  run_cmd->add_option("--config", run.config_file, "Pipeline TOML")->required();
+  run_cmd->add_flag("--available-now", run.available_now,
+                    "Process what the source holds now, commit, and exit");
+
+  QueryArgs query;
+  auto* query_cmd = app.add_subcommand("query", "Run SQL over the pipeline's Delta tables");
+  query_cmd->add_option("--config", query.config_file, "Pipeline TOML (for table names and paths)");
+  query_cmd->add_option("--data-dir", query.data_dir, "Data directory of the default pipeline");
+  query_cmd->add_option("--format", query.format, "table, csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  query_cmd->add_option("--limit", query.limit, "Most rows to print");
+  query_cmd->add_option("sql", query.sql, "The SQL statement")->required();
+
+  TableArgs describe;
+  auto* describe_cmd = app.add_subcommand("describe", "Schema, properties and files of a table");
+  describe_cmd->add_option("--config", describe.config_file, "Pipeline TOML");
+  describe_cmd->add_option("--data-dir", describe.data_dir, "Data directory");
+  describe_cmd->add_option("table", describe.table, "Table name or path")->required();
+
+  TableArgs history;
+  auto* history_cmd = app.add_subcommand("history", "Commit history of a table");
+  history_cmd->add_option("--config", history.config_file, "Pipeline TOML");
+  history_cmd->add_option("--data-dir", history.data_dir, "Data directory");
+  history_cmd->add_option("--limit", history.limit, "Most commits to show");
+  history_cmd->add_option("table", history.table, "Table name or path")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  InstallSignalHandlers();
+
+  if (*demo_cmd) return RunDemo(demo);
+  if (*kafka_cmd) return RunKafka(kafka);
+  if (*produce_cmd) return RunProduce(produce);
+  if (*run_cmd) return RunPipeline(run);
+  if (*query_cmd) return RunQuery(query);
+  if (*describe_cmd) return RunDescribe(describe);
+  if (*history_cmd) return RunHistory(history);
+  return 2;
+}

@@ -1,0 +1,132 @@
+#include "connectors/delta_sink.h"
+
+#include <filesystem>
+
+#include "core/file_util.h"
+#include "core/time_util.h"
+#include "core/uuid.h"
+#include "lake/delta/partition_values.h"
+#include "lake/delta/stats.h"
+#include "lake/delta/table.h"
+
+namespace strata {
+
+namespace {
+
+// Groups the rows of `batch` by their partition values (in first-seen order).
+Result<std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>>> GroupByPartition(
+    const RecordBatch& batch, const std::vector<std::string>& partition_by) {
+  std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>> groups;
+  std::map<delta::PartitionValues, size_t> index;
+  std::vector<int> cols;
+  for (const auto& name : partition_by) {
+    int c = batch.schema()->IndexOf(name);
+    if (c < 0) return InvalidArgument("partition column " + name + " is not in the schema");
+    cols.push_back(c);
+  }
+  delta::PartitionValues values;
+  for (size_t r = 0; r < batch.num_rows(); ++r) {
+    for (size_t i = 0; i < cols.size(); ++i) {
+      STRATA_ASSIGN_OR_RETURN(values[partition_by[i]],
+                              delta::SerializePartitionValue(batch.column(cols[i]), r));
+    }
+    auto it = index.find(values);
+    if (it == index.end()) {
+      it = index.emplace(values, groups.size()).first;
+      groups.push_back({values, {}});
+    }
+    groups[it->second].second.push_back(static_cast<uint32_t>(r));
+  }
+  return groups;
+}
+
+}  // namespace
+
+DeltaSink::DeltaSink(DeltaSinkOptions options) : options_(std::move(options)) {}
+DeltaSink::~DeltaSink() = default;
+
+std::string DeltaSink::Description() const { return "delta[" + options_.table_name + "]"; }
+
+Status DeltaSink::Open() {
+  std::map<std::string, std::string> props = {{"delta.checkpointInterval", "10"}};
+  for (const auto& [k, v] : options_.table_properties) props[k] = v;
+  STRATA_ASSIGN_OR_RETURN(table_, delta::DeltaTable::CreateIfNotExists(
+                                      options_.path, *options_.schema, options_.partition_by,
+                                      props, options_.table_name));
+  STRATA_ASSIGN_OR_RETURN(writer_, ParquetWriter::Create());
+  return Status::OK();
+}
+
+Result<int64_t> DeltaSink::LastCommittedBatch(const std::string& query_id) {
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, table_->LatestSnapshot());
+  return snapshot->TxnVersion(query_id).value_or(-1);
+}
+
+Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
+                                         std::vector<RecordBatch>& batches) {
+  SinkWriteStats stats;
+  stats.table = options_.table_name;
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, table_->LatestSnapshot());
+  if (snapshot->TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id) {
+    stats.skipped = true;
+    return stats;
+  }
+  int64_t rows = 0;
+  for (const auto& b : batches) rows += static_cast<int64_t>(b.num_rows());
+  // Nothing to write and no source progress to record: no commit at all.
+  if (rows == 0 && commit.marks.empty()) return stats;
+
+  auto txn = table_->StartTransaction(snapshot);
+  const std::string file_prefix =
+      "part-" + std::to_string(commit.batch_id) + "-" + NewUuid().substr(0, 8);
+  int file_no = 0;
+  for (const auto& batch : batches) {
+    if (batch.num_rows() == 0) continue;
+    STRATA_ASSIGN_OR_RETURN(auto groups, GroupByPartition(batch, options_.partition_by));
+    for (auto& [values, rows_of_group] : groups) {
+      std::string dir = delta::PartitionDirectory(options_.partition_by, values);
+      std::string rel = dir + file_prefix + "-" + std::to_string(file_no++) + ".snappy.parquet";
+      std::string abs = options_.path + "/" + rel;
+      if (!dir.empty()) STRATA_RETURN_IF_ERROR(CreateDirectories(options_.path + "/" + dir));
+      const bool whole = groups.size() == 1;
+      RecordBatch subset = whole ? RecordBatch(batch.schema()) : batch.Take(rows_of_group);
+      const RecordBatch& data = whole ? batch : subset;
+      STRATA_ASSIGN_OR_RETURN(ParquetFileInfo info, writer_->Write(data, abs, options_.parquet));
+      delta::AddFile add;
+      add.path = delta::UrlEncodePath(rel);
+      add.partition_values = values;
+      add.size = info.size_bytes;
+      add.modification_time = NowMillis();
+      add.data_change = true;
+      add.stats = delta::ComputeStatsJson(data, delta::kDefaultNumIndexedCols, options_.partition_by);
+      txn->AddFile(std::move(add));
+      stats.files += 1;
+      stats.bytes += info.size_bytes;
+      stats.rows += info.num_rows;
+    }
+  }
+  txn->SetTxn(commit.query_id, commit.batch_id);
+  for (const auto& mark : commit.marks) txn->SetTxn(commit.query_id + "/" + mark.app_id, mark.version);
+  txn->SetOperation("STREAMING UPDATE",
+                    {{"outputMode", options_.output_mode},
+                     {"queryId", commit.query_id},
+                     {"epochId", std::to_string(commit.batch_id)}},
+                    {{"numAddedFiles", std::to_string(stats.files)},
+                     {"numOutputRows", std::to_string(stats.rows)},
+                     {"numOutputBytes", std::to_string(stats.bytes)}});
+  auto version = txn->Commit();
+  if (!version.ok()) {
+    // Another writer committed this very batch first (same txn appId): it is in the table.
+    STRATA_ASSIGN_OR_RETURN(auto latest, table_->LatestSnapshot());
+    if (latest->TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id) {
+      stats = SinkWriteStats{options_.table_name};
+      stats.skipped = true;
+      return stats;
+    }
+    return version.status();
+  }
+  stats.version = *version;
+  return stats;
+}
+
+}  // namespace strata

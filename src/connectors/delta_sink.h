@@ -1,0 +1,55 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lake/parquet/parquet_writer.h"
+#include "stream/sink.h"
+
+namespace strata::delta {
+class DeltaTable;
+class Snapshot;
+}  // namespace strata::delta
+
+namespace strata {
+
+struct DeltaSinkOptions {
+  std::string table_name;  // catalog name, e.g. catalog.streaming.silver_clickstream
+  std::string path;        // table directory
+  SchemaPtr schema;
+  std::vector<std::string> partition_by;
+  std::map<std::string, std::string> table_properties;  // delta.* properties on create
+  std::string output_mode = "Append";
+  ParquetWriteOptions parquet;
+};
+
+// A Delta table as the output of a streaming query. Each batch becomes one commit holding the
+// batch's data files (one per partition value), a txn action (appId = query id, version = batch
+// id) that makes a re-run of the same batch a no-op, a txn per source partition mark
+// (appId = "<query id>/<mark>", version = next offset to read), and commitInfo "STREAMING
+// UPDATE". Data files are written under their final names before the commit; a crash before
+// the commit leaves them unreferenced (VACUUM removes them), never visible.
+// Not thread-safe: one query thread.
+class DeltaSink : public MicroBatchSink {
+ public:
+  explicit DeltaSink(DeltaSinkOptions options);
+  ~DeltaSink() override;
+
+  std::string Description() const override;
+  SchemaPtr schema() const override { return options_.schema; }
+  Status Open() override;
+  Result<int64_t> LastCommittedBatch(const std::string& query_id) override;
+  Result<SinkWriteStats> Commit(const BatchCommit& commit,
+                                std::vector<RecordBatch>& batches) override;
+
+  delta::DeltaTable* table() { return table_.get(); }
+
+ private:
+  DeltaSinkOptions options_;
+  std::unique_ptr<delta::DeltaTable> table_;
+  std::unique_ptr<ParquetWriter> writer_;
+};
+
+}  // namespace strata

@@ -1,0 +1,279 @@
+#include "connectors/kafka_source.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "core/json_writer.h"
+#include "kafka/source_reader.h"
+
+namespace strata {
+
+namespace {
+
+constexpr std::chrono::milliseconds kMetadataTimeout{10'000};
+
+// Collects records into the decoder and hands full batches to the engine.
+class DecodingSink : public RecordSink {
+ public:
+  DecodingSink(RecordDecoder* decoder, const MicroBatchSource::Emit& emit, int64_t ingestion_ms,
+               size_t max_rows)
+      : decoder_(decoder), emit_(emit), ingestion_ms_(ingestion_ms), max_rows_(max_rows) {}
+  Status OnRecords(std::string_view topic, const KafkaRecord* records, size_t count) override {
+    STRATA_RETURN_IF_ERROR(decoder_->Decode(topic, records, count, ingestion_ms_));
+    if (decoder_->buffered_rows() >= max_rows_) return emit_(decoder_->Finish());
+    return Status::OK();
+  }
+  Status Flush() {
+    if (decoder_->buffered_rows() == 0) return Status::OK();
+    return emit_(decoder_->Finish());
+  }
+
+ private:
+  RecordDecoder* decoder_;
+  const MicroBatchSource::Emit& emit_;
+  int64_t ingestion_ms_;
+  size_t max_rows_;
+};
+
+}  // namespace
+
+KafkaSource::KafkaSource(KafkaSourceOptions options, std::unique_ptr<RecordDecoder> decoder)
+    : options_(std::move(options)), decoder_(std::move(decoder)) {}
+KafkaSource::~KafkaSource() = default;
+
+std::string KafkaSource::Description() const { return "kafka[" + options_.topic + "]"; }
+std::string KafkaSource::Identity() const { return "kafka:" + options_.topic; }
+SchemaPtr KafkaSource::schema() const { return decoder_->schema(); }
+
+Status KafkaSource::Open() {
+  auto it = options_.kafka.find("bootstrap.servers");
+  if (it == options_.kafka.end() || it->second.empty())
+    return InvalidArgument("kafka.bootstrap.servers is not set");
+  bootstrap_ = it->second;
+  std::map<std::string, std::string> props = options_.kafka;
+  props.erase("bootstrap.servers");
+  STRATA_ASSIGN_OR_RETURN(reader_, KafkaReader::Create(bootstrap_, props));
+  STRATA_ASSIGN_OR_RETURN(TopicInfo info, reader_->Describe(options_.topic, kMetadataTimeout));
+  cluster_id_ = info.cluster_id;
+  partitions_ = info.partitions;
+  return RefreshWatermarks();
+}
+
+Status KafkaSource::RefreshWatermarks() {
+  STRATA_ASSIGN_OR_RETURN(auto wms, reader_->Watermarks(options_.topic, partitions_,
+                                                        kMetadataTimeout));
+  for (const auto& w : wms) watermarks_[w.partition] = {w.low, w.high};
+  return Status::OK();
+}
+
+Result<KafkaSource::Offsets> KafkaSource::Parse(const std::string& json) const {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::object offsets;
+  std::string_view cluster, topic;
+  if (parser.parse(json).get(doc) || doc["cluster"].get_string().get(cluster) ||
+      doc["topic"].get_string().get(topic) || doc["offsets"].get_object().get(offsets)) {
+    return Corruption("not a Kafka source offset: " + json);
+  }
+  Offsets o;
+  o.cluster = std::string(cluster);
+  for (auto [key, value] : offsets) {
+    int32_t p = 0;
+    int64_t n = 0;
+    auto r = std::from_chars(key.data(), key.data() + key.size(), p);
+    if (r.ec != std::errc() || value.get_int64().get(n))
+      return Corruption("bad partition offset in Kafka source offset: " + json);
+    o.next[p] = n;
+  }
+  return o;
+}
+
+std::string KafkaSource::Format(const Offsets& o) const {
+  JsonWriter w;
+  w.BeginObject().Key("cluster").String(o.cluster).Key("topic").String(options_.topic);
+  w.Key("offsets").BeginObject();
+  for (const auto& [p, n] : o.next) w.Key(std::to_string(p)).Int(n);
+  w.EndObject().EndObject();
+  return w.Take();
+}
+
+Result<std::string> KafkaSource::InitialOffset() {
+  Offsets o;
+  o.cluster = cluster_id_;
+  const std::string& so = options_.starting_offsets;
+  std::map<int32_t, int64_t> given;  // -2 earliest, -1 latest (Spark's codes)
+  if (!so.empty() && so[0] == '{') {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::object parts;
+    if (parser.parse(so).get(doc) || doc[options_.topic].get_object().get(parts))
+      return InvalidArgument("source.startingOffsets: expected {\"" + options_.topic +
+                             "\":{\"0\":offset,...}}, got " + so);
+    for (auto [key, value] : parts) {
+      int32_t p = 0;
+      int64_t n = 0;
+      if (std::from_chars(key.data(), key.data() + key.size(), p).ec != std::errc() ||
+          value.get_int64().get(n))
+        return InvalidArgument("source.startingOffsets: bad entry for partition " +
+                               std::string(key));
+      given[p] = n;
+    }
+  }
+  for (int32_t p : partitions_) {
+    auto [low, high] = watermarks_[p];
+    int64_t code = so == "earliest" ? -2 : so == "latest" ? -1 : -2;
+    if (auto it = given.find(p); it != given.end()) code = it->second;
+    o.next[p] = code == -2 ? low : code == -1 ? high : code;
+  }
+  STRATA_RETURN_IF_ERROR(CheckDataLoss(o));
+  return Format(o);
+}
+
+Status KafkaSource::CheckDataLoss(Offsets& o) {
+  for (auto& [p, next] : o.next) {
+    auto [low, high] = watermarks_[p];
+    if (next >= low && next <= high) continue;
+    std::string what = "topic " + options_.topic + " partition " + std::to_string(p) +
+                       ": offset " + std::to_string(next) + " is no longer in the log (it holds " +
+                       std::to_string(low) + ".." + std::to_string(high) + ")";
+    if (options_.fail_on_data_loss) {
+      return DataLoss(what + "; records were deleted by retention or the topic was recreated. "
+                      "Set source.failOnDataLoss = false to skip ahead");
+    }
+    int64_t to = next < low ? low : high;
+    spdlog::warn("{}; skipping to {} (failOnDataLoss = false)", what, to);
+    next = to;
+  }
+  return Status::OK();
+}
+
+Result<std::string> KafkaSource::Reconcile(const std::string& offset) {
+  STRATA_ASSIGN_OR_RETURN(Offsets o, Parse(offset));
+  if (o.cluster != cluster_id_) {
+    if (options_.on_cluster_change != "reset") {
+      return InvalidArgument("the checkpoint's Kafka offsets belong to cluster '" + o.cluster +
+                             "', but " + bootstrap_ + " is cluster '" + cluster_id_ +
+                             "'; the offsets cannot be reused (set source.onClusterChange = "
+                             "\"reset\" to start over from startingOffsets)");
+    }
+    spdlog::warn("Kafka cluster changed from '{}' to '{}' (a new embedded cluster?): starting "
+                 "{} again from startingOffsets = {}; the tables keep their rows",
+                 o.cluster, cluster_id_, options_.topic, options_.starting_offsets);
+    return InitialOffset();
+  }
+  // Partitions added to the topic since the checkpoint start at their beginning.
+  for (int32_t p : partitions_)
+    if (!o.next.count(p)) o.next[p] = watermarks_[p].first;
+  STRATA_RETURN_IF_ERROR(CheckDataLoss(o));
+  return Format(o);
+}
+
+Result<std::string> KafkaSource::PlanEnd(const std::string& start, const ReadLimit& limit,
+                                         const std::string& cap) {
+  STRATA_ASSIGN_OR_RETURN(Offsets from, Parse(start));
+  STRATA_RETURN_IF_ERROR(RefreshWatermarks());
+  Offsets capped;
+  if (!cap.empty()) {
+    STRATA_ASSIGN_OR_RETURN(capped, Parse(cap));
+  }
+  STRATA_RETURN_IF_ERROR(CheckDataLoss(from));
+  Offsets to = from;
+  int64_t total = 0;
+  for (auto& [p, next] : to.next) {
+    int64_t high = watermarks_[p].second;
+    if (!cap.empty() && capped.next.count(p)) high = std::min(high, capped.next[p]);
+    next = std::max(next, high);
+    total += next - from.next[p];
+  }
+  if (limit.max_rows > 0 && total > limit.max_rows) {
+    // Spread the limit over partitions in proportion to what each has available.
+    int64_t given = 0;
+    for (auto& [p, next] : to.next) {
+      int64_t avail = next - from.next[p];
+      int64_t share = static_cast<int64_t>(static_cast<__int128>(avail) * limit.max_rows / total);
+      next = from.next[p] + share;
+      given += share;
+    }
+    for (auto& [p, next] : to.next) {
+      if (given >= limit.max_rows) break;
+      int64_t high = watermarks_[p].second;
+      if (!cap.empty() && capped.next.count(p)) high = std::min(high, capped.next[p]);
+      int64_t extra = std::min(high - next, limit.max_rows - given);
+      next += extra;
+      given += extra;
+    }
+  }
+  return Format(to);
+}
+
+Status KafkaSource::Read(const std::string& start, const std::string& end,
+                         int64_t batch_timestamp_ms, const Emit& emit) {
+  STRATA_ASSIGN_OR_RETURN(Offsets from, Parse(start));
+  STRATA_ASSIGN_OR_RETURN(Offsets to, Parse(end));
+  std::vector<PartitionRange> ranges;
+  for (const auto& [p, s] : from.next) {
+    auto it = to.next.find(p);
+    if (it == to.next.end() || it->second <= s) continue;
+    ranges.push_back({p, s, it->second});
+  }
+  if (ranges.empty()) return Status::OK();
+  DecodingSink sink(decoder_.get(), emit, batch_timestamp_ms, options_.max_batch_rows);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(options_.read_timeout_ms);
+  Status st = reader_->ReadRange(options_.topic, ranges, sink, deadline);
+  if (st.code() == StatusCode::kDataLoss && !options_.fail_on_data_loss &&
+      decoder_->buffered_rows() == 0) {
+    // Retention deleted part of the planned range since it was planned: read what is left.
+    STRATA_RETURN_IF_ERROR(RefreshWatermarks());
+    for (auto& r : ranges) {
+      int64_t low = watermarks_[r.partition].first;
+      if (r.start < low) {
+        spdlog::warn("topic {} partition {}: offsets {}..{} were deleted before they were read; "
+                     "skipping them (failOnDataLoss = false)",
+                     options_.topic, r.partition, r.start, low);
+        r.start = std::min(low, r.end);
+      }
+    }
+    st = reader_->ReadRange(options_.topic, ranges, sink, deadline);
+  }
+  STRATA_RETURN_IF_ERROR(st);
+  return sink.Flush();
+}
+
+std::vector<PartitionPosition> KafkaSource::Positions(const std::string& start,
+                                                      const std::string& end) {
+  std::vector<PartitionPosition> out;
+  auto from = Parse(start);
+  auto to = Parse(end);
+  if (!from.ok() || !to.ok()) return out;
+  for (const auto& [p, e] : to->next) {
+    int64_t s = from->next.count(p) ? from->next.at(p) : e;
+    int64_t latest = watermarks_.count(p) ? watermarks_[p].second : -1;
+    out.push_back({options_.topic + "-" + std::to_string(p), s, e, latest});
+  }
+  return out;
+}
+
+std::vector<PartitionMark> KafkaSource::Marks(const std::string& end) {
+  std::vector<PartitionMark> out;
+  auto to = Parse(end);
+  if (!to.ok()) return out;
+  for (const auto& [p, e] : to->next)
+    out.push_back({"kafka/" + to->cluster + "/" + options_.topic + "/" + std::to_string(p), e});
+  return out;
+}
+
+int64_t KafkaSource::RowsBetween(const std::string& start, const std::string& end) {
+  auto from = Parse(start);
+  auto to = Parse(end);
+  if (!from.ok() || !to.ok()) return -1;
+  int64_t n = 0;
+  for (const auto& [p, e] : to->next) n += e - (from->next.count(p) ? from->next.at(p) : e);
+  return n;
+}
+
+}  // namespace strata

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kafka/record.h"
+#include "stream/source.h"
+
+namespace strata {
+class KafkaReader;
+
+// Turns Kafka records into rows. Called with a consumer batch of records at a time (one virtual
+// call per batch, not per record). Not thread-safe.
+class RecordDecoder {
+ public:
+  virtual ~RecordDecoder() = default;
+  virtual SchemaPtr schema() const = 0;
+  // Appends one row per record. `ingestion_ms` is the batch's fixed processing time.
+  virtual Status Decode(std::string_view topic, const KafkaRecord* records, size_t count,
+                        int64_t ingestion_ms) = 0;
+  virtual size_t buffered_rows() const = 0;
+  // The rows decoded since the last call.
+  virtual RecordBatch Finish() = 0;
+};
+
+struct KafkaSourceOptions {
+  std::string topic;
+  std::map<std::string, std::string> kafka;  // librdkafka properties incl. bootstrap.servers
+  std::string starting_offsets = "latest";   // earliest | latest | {"topic":{"0":5,"1":-2}}
+  bool fail_on_data_loss = true;
+  std::string on_cluster_change = "fail";  // fail | reset
+  int64_t read_timeout_ms = 60'000;        // a batch's read must finish within this
+  size_t max_batch_rows = 1 << 16;         // rows per RecordBatch handed to the processor
+};
+
+// A Kafka topic as a micro-batch source (Spark's Kafka source, with strata's cluster check).
+// The offset is {"cluster":ID,"topic":T,"offsets":{"0":N,...}} where N is the next offset to
+// read in each partition. The cluster id is checked on every restart: offsets of another
+// cluster are refused (or, with on_cluster_change = reset, replaced by startingOffsets on the
+// new cluster). An offset below a partition's log start means data was deleted by retention:
+// DataLoss when fail_on_data_loss, else a warning and a skip to the log start.
+// Not thread-safe: one query thread.
+class KafkaSource : public MicroBatchSource {
+ public:
+  KafkaSource(KafkaSourceOptions options, std::unique_ptr<RecordDecoder> decoder);
+  ~KafkaSource() override;
+
+  std::string Description() const override;
+  std::string Identity() const override;
+  SchemaPtr schema() const override;
+  Status Open() override;
+  Result<std::string> InitialOffset() override;
+  Result<std::string> Reconcile(const std::string& offset) override;
+  Result<std::string> PlanEnd(const std::string& start, const ReadLimit& limit,
+                              const std::string& cap) override;
+  Status Read(const std::string& start, const std::string& end, int64_t batch_timestamp_ms,
+              const Emit& emit) override;
+  std::vector<PartitionPosition> Positions(const std::string& start,
+                                           const std::string& end) override;
+  std::vector<PartitionMark> Marks(const std::string& end) override;
+  int64_t RowsBetween(const std::string& start, const std::string& end) override;
+
+  const std::string& cluster_id() const { return cluster_id_; }
+
+ private:
+  struct Offsets {
+    std::string cluster;
+    std::map<int32_t, int64_t> next;  // partition -> next offset to read
+  };
+  Result<Offsets> Parse(const std::string& json) const;
+  std::string Format(const Offsets& o) const;
+  // Refreshes low/high watermarks of every partition.
+  Status RefreshWatermarks();
+  // Applies the data-loss rule to offsets below the log start.
+  Status CheckDataLoss(Offsets& o);
+
+  KafkaSourceOptions options_;
+  std::unique_ptr<RecordDecoder> decoder_;
+  std::unique_ptr<KafkaReader> reader_;
+  std::string bootstrap_;
+  std::string cluster_id_;
+  std::vector<int32_t> partitions_;
+  std::map<int32_t, std::pair<int64_t, int64_t>> watermarks_;  // partition -> (low, high)
+};
+
+}  // namespace strata

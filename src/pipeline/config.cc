@@ -1,0 +1,381 @@
+#include "pipeline/config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/file_util.h"
+
+namespace strata {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads one TOML table strictly: every key must be consumed, or Finish() names the first
+// unknown one.
+class TableReader {
+ public:
+  TableReader(const toml::table* table, std::string prefix)
+      : table_(table), prefix_(std::move(prefix)) {}
+
+  Status String(const char* key, std::string* out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::OK();
+    if (!n->is_string()) return TypeError(key, "a string");
+    *out = n->as_string()->get();
+    return Status::OK();
+  }
+  Status Int(const char* key, int64_t* out, int64_t min_value = 0) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::OK();
+    if (!n->is_integer()) return TypeError(key, "an integer");
+    int64_t v = n->as_integer()->get();
+    if (v < min_value)
+      return InvalidArgument(Name(key) + ": must be at least " + std::to_string(min_value));
+    *out = v;
+    return Status::OK();
+  }
+  Status Bool(const char* key, bool* out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::OK();
+    if (!n->is_boolean()) return TypeError(key, "true or false");
+    *out = n->as_boolean()->get();
+    return Status::OK();
+  }
+  Status Duration(const char* key, int64_t* out_ms) {
+    std::string text;
+    const toml::node* n = Take(key);
+    if (!n) return Status::OK();
+    if (!n->is_string()) return TypeError(key, "a duration string such as \"10 seconds\"");
+    auto ms = ParseDurationMs(n->as_string()->get());
+    if (!ms.ok()) return InvalidArgument(Name(key) + ": " + ms.status().message());
+    *out_ms = *ms;
+    return Status::OK();
+  }
+  Status StringList(const char* key, std::vector<std::string>* out) {
+    const toml::node* n = Take(key);
+    if (!n) return Status::OK();
+    if (!n->is_array()) return TypeError(key, "an array of strings");
+    out->clear();
+    for (const auto& e : *n->as_array()) {
+      if (!e.is_string()) return TypeError(key, "an array of strings");
+      out->push_back(e.as_string()->get());
+    }
+    return Status::OK();
+  }
+  Status OneOf(const char* key, std::string* out, std::initializer_list<const char*> allowed) {
+    STRATA_RETURN_IF_ERROR(String(key, out));
+    for (const char* a : allowed)
+      if (*out == a) return Status::OK();
+    std::string list;
+    for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    return InvalidArgument(Name(key) + ": '" + *out + "' is not one of " + list);
+  }
+  Status Finish() const {
+    if (!table_) return Status::OK();
+    for (const auto& [k, v] : *table_) {
+      if (!used_.count(std::string(k.str())))
+        return InvalidArgument("unknown key '" + Name(std::string(k.str()).c_str()) + "'");
+    }
+    return Status::OK();
+  }
+  std::string Name(const char* key) const { return prefix_ + "." + key; }
+
+ private:
+  const toml::node* Take(const char* key) {
+    if (!table_) return nullptr;
+    used_.insert(key);
+    return table_->get(key);
+  }
+  Status TypeError(const char* key, const char* expected) const {
+    return InvalidArgument(Name(key) + ": expected " + expected);
+  }
+  const toml::table* table_;
+  std::string prefix_;
+  std::set<std::string> used_;
+};
+
+// Flattens nested tables into dotted keys, so that both `"security.protocol" = ...` inside
+// [kafka] and `kafka.security.protocol = ...` at the top level work.
+Status FlattenKafka(const toml::table& t, const std::string& prefix,
+                    std::map<std::string, std::string>* out) {
+  for (const auto& [k, v] : t) {
+    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (v.is_table()) {
+      STRATA_RETURN_IF_ERROR(FlattenKafka(*v.as_table(), key, out));
+    } else if (v.is_string()) {
+      (*out)[key] = v.as_string()->get();
+    } else if (v.is_integer()) {
+      (*out)[key] = std::to_string(v.as_integer()->get());
+    } else if (v.is_boolean()) {
+      (*out)[key] = v.as_boolean()->get() ? "true" : "false";
+    } else {
+      return InvalidArgument("kafka." + key + ": expected a string, integer or boolean");
+    }
+  }
+  return Status::OK();
+}
+
+// toml++ reports syntax errors by exception in this build; turn them into a Status here.
+Result<toml::table> ParseToml(const std::string& text, const std::string& source_name) {
+  try {
+    return toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source_name << ":" << e.source().begin.line << ": " << e.description();
+    return InvalidArgument(msg.str());
+  }
+}
+
+Result<std::map<std::string, std::string>> LoadSecretsFile(const std::string& path) {
+  std::map<std::string, std::string> out;
+  if (path.empty()) return out;
+  STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto parsed = ParseToml(text, path);
+  if (!parsed.ok()) return parsed.status().WithContext("secrets file");
+  for (const auto& [k, v] : *parsed) {
+    if (!v.is_string())
+      return InvalidArgument("secrets file " + path + ": " + std::string(k.str()) +
+                             " must be a string");
+    out[std::string(k.str())] = v.as_string()->get();
+  }
+  return out;
+}
+
+// Replaces every ${secret:NAME} in `value`. Sets *secret when any was found.
+Result<std::string> ResolveSecrets(const std::string& key, const std::string& value,
+                                   const std::map<std::string, std::string>& file_secrets,
+                                   bool* secret) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t b = value.find("${secret:", pos);
+    if (b == std::string::npos) break;
+    size_t e = value.find('}', b);
+    if (e == std::string::npos)
+      return InvalidArgument("kafka." + key + ": unterminated ${secret:...}");
+    std::string name = value.substr(b + 9, e - b - 9);
+    out += value.substr(pos, b - pos);
+    if (const char* env = std::getenv(name.c_str())) {
+      out += env;
+    } else if (auto it = file_secrets.find(name); it != file_secrets.end()) {
+      out += it->second;
+    } else {
+      return InvalidArgument("kafka." + key + ": secret '" + name +
+                             "' is not set (define the environment variable " + name +
+                             " or put it in pipeline.secrets_file)");
+    }
+    *secret = true;
+    pos = e + 1;
+  }
+  out += value.substr(pos);
+  return out;
+}
+
+std::string Resolve(const std::string& base, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(base) / p).lexically_normal().string();
+}
+
+Status ReadLayer(TableReader& r, LayerConfig* layer) {
+  STRATA_RETURN_IF_ERROR(r.String("table", &layer->table));
+  STRATA_RETURN_IF_ERROR(r.String("path", &layer->path));
+  STRATA_RETURN_IF_ERROR(r.String("checkpointLocation", &layer->checkpoint));
+  std::string trigger;
+  STRATA_RETURN_IF_ERROR(r.String("trigger", &trigger));
+  if (trigger == "availableNow") {
+    layer->trigger.kind = Trigger::Kind::kAvailableNow;
+  } else if (!trigger.empty()) {
+    auto ms = ParseDurationMs(trigger);
+    if (!ms.ok()) return InvalidArgument(r.Name("trigger") + ": " + ms.status().message());
+    layer->trigger.kind = Trigger::Kind::kProcessingTime;
+    layer->trigger.interval_ms = *ms;
+  }
+  STRATA_RETURN_IF_ERROR(r.StringList("partitionBy", &layer->partition_by));
+  if (layer->table.empty()) return InvalidArgument(r.Name("table") + ": must not be empty");
+  if (std::count(layer->table.begin(), layer->table.end(), '.') != 2)
+    return InvalidArgument(r.Name("table") + ": '" + layer->table +
+                           "' is not a catalog.schema.table name");
+  return Status::OK();
+}
+
+const toml::table* SubTable(const toml::table& root, const char* key, Status* st) {
+  const toml::node* n = root.get(key);
+  if (!n) return nullptr;
+  if (!n->is_table()) *st = InvalidArgument(std::string(key) + ": expected a table ([" + key + "])");
+  return n->as_table();
+}
+
+}  // namespace
+
+std::string TablePathFor(const std::string& data_dir, const std::string& table_name) {
+  fs::path p(data_dir);
+  std::stringstream ss(table_name);
+  std::string part;
+  while (std::getline(ss, part, '.')) p /= part;
+  return p.lexically_normal().string();
+}
+
+std::map<std::string, std::string> PipelineConfig::Tables() const {
+  return {{bronze.table, bronze.path},
+          {silver.table, silver.path},
+          {silver.late_table, silver.late_path},
+          {silver.quarantine_table, silver.quarantine_path},
+          {gold.table, gold.path}};
+}
+
+std::map<std::string, std::string> PipelineConfig::RedactedKafka() const {
+  auto out = source.kafka;
+  for (const auto& k : source.secret_keys) out[k] = "***";
+  for (auto& [k, v] : out)
+    if (k.find("password") != std::string::npos || k.find("jaas") != std::string::npos) v = "***";
+  return out;
+}
+
+Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
+                                           const std::string& source_name) {
+  STRATA_ASSIGN_OR_RETURN(const toml::table root, ParseToml(toml_text, source_name));
+  PipelineConfig c;
+  c.source_file = source_name;
+  c.bronze.table = "catalog.streaming.bronze_clickstream";
+  c.bronze.trigger.interval_ms = 10'000;
+  c.bronze.partition_by = {"event_date"};
+  c.silver.table = "catalog.streaming.silver_clickstream";
+  c.silver.trigger.interval_ms = 10'000;
+  c.silver.partition_by = {"event_date"};
+  c.gold.table = "catalog.streaming.gold_events_per_minute";
+  c.gold.trigger.interval_ms = 30'000;
+
+  for (const auto& [k, v] : root) {
+    static const std::set<std::string> kSections = {"pipeline", "kafka",  "source", "bronze",
+                                                    "silver",   "gold",   "server"};
+    if (!kSections.count(std::string(k.str())))
+      return InvalidArgument(source_name + ": unknown section or key '" + std::string(k.str()) +
+                             "'");
+  }
+  Status st;
+  std::string secrets_file;
+  {
+    TableReader r(SubTable(root, "pipeline", &st), "pipeline");
+    STRATA_RETURN_IF_ERROR(st);
+    STRATA_RETURN_IF_ERROR(r.String("name", &c.name));
+    STRATA_RETURN_IF_ERROR(r.String("data_dir", &c.data_dir));
+    STRATA_RETURN_IF_ERROR(r.String("secrets_file", &secrets_file));
+    STRATA_RETURN_IF_ERROR(r.Finish());
+  }
+  {
+    const toml::table* kafka = SubTable(root, "kafka", &st);
+    STRATA_RETURN_IF_ERROR(st);
+    std::map<std::string, std::string> raw;
+    if (kafka) STRATA_RETURN_IF_ERROR(FlattenKafka(*kafka, "", &raw));
+    STRATA_ASSIGN_OR_RETURN(auto file_secrets, LoadSecretsFile(secrets_file));
+    for (const auto& [k, v] : raw) {
+      bool secret = false;
+      STRATA_ASSIGN_OR_RETURN(std::string resolved, ResolveSecrets(k, v, file_secrets, &secret));
+      c.source.kafka[k] = std::move(resolved);
+      if (secret) c.source.secret_keys.insert(k);
+    }
+  }
+  {
+    TableReader r(SubTable(root, "source", &st), "source");
+    STRATA_RETURN_IF_ERROR(st);
+    STRATA_RETURN_IF_ERROR(r.String("topic", &c.source.topic));
+    STRATA_RETURN_IF_ERROR(r.String("startingOffsets", &c.source.starting_offsets));
+    STRATA_RETURN_IF_ERROR(r.Int("maxOffsetsPerTrigger", &c.source.max_offsets_per_trigger, 1));
+    STRATA_RETURN_IF_ERROR(r.Bool("failOnDataLoss", &c.source.fail_on_data_loss));
+    STRATA_RETURN_IF_ERROR(r.OneOf("onClusterChange", &c.source.on_cluster_change,
+                                   {"fail", "reset"}));
+    STRATA_RETURN_IF_ERROR(r.Finish());
+    const std::string& so = c.source.starting_offsets;
+    if (so != "earliest" && so != "latest" && (so.empty() || so[0] != '{'))
+      return InvalidArgument("source.startingOffsets: '" + so +
+                             "' is not earliest, latest or a JSON object of offsets");
+    if (c.source.topic.empty()) return InvalidArgument("source.topic: must not be empty");
+  }
+  {
+    TableReader r(SubTable(root, "bronze", &st), "bronze");
+    STRATA_RETURN_IF_ERROR(st);
+    STRATA_RETURN_IF_ERROR(ReadLayer(r, &c.bronze));
+    STRATA_RETURN_IF_ERROR(r.Finish());
+  }
+  {
+    TableReader r(SubTable(root, "silver", &st), "silver");
+    STRATA_RETURN_IF_ERROR(st);
+    STRATA_RETURN_IF_ERROR(ReadLayer(r, &c.silver));
+    STRATA_RETURN_IF_ERROR(r.Duration("watermark", &c.silver.watermark_ms));
+    STRATA_RETURN_IF_ERROR(r.String("dedupKey", &c.silver.dedup_key));
+    STRATA_RETURN_IF_ERROR(r.StringList("eventTypes", &c.silver.event_types));
+    STRATA_RETURN_IF_ERROR(r.String("lateTable", &c.silver.late_table));
+    STRATA_RETURN_IF_ERROR(r.String("quarantineTable", &c.silver.quarantine_table));
+    STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &c.silver.max_files_per_trigger, 1));
+    STRATA_RETURN_IF_ERROR(r.Finish());
+    static const std::set<std::string> kDedupKeys = {"event_id", "user_id", "session_id"};
+    if (!kDedupKeys.count(c.silver.dedup_key))
+      return InvalidArgument("silver.dedupKey: '" + c.silver.dedup_key +
+                             "' is not a string column of the event (event_id, user_id, "
+                             "session_id)");
+    if (c.silver.event_types.empty())
+      return InvalidArgument("silver.eventTypes: must list at least one event type");
+  }
+  {
+    TableReader r(SubTable(root, "gold", &st), "gold");
+    STRATA_RETURN_IF_ERROR(st);
+    STRATA_RETURN_IF_ERROR(ReadLayer(r, &c.gold));
+    STRATA_RETURN_IF_ERROR(r.Duration("watermark", &c.gold.watermark_ms));
+    STRATA_RETURN_IF_ERROR(r.Duration("window", &c.gold.window_ms));
+    c.gold.slide_ms = c.gold.window_ms;
+    STRATA_RETURN_IF_ERROR(r.Duration("slide", &c.gold.slide_ms));
+    STRATA_RETURN_IF_ERROR(r.OneOf("outputMode", &c.gold.output_mode, {"append"}));
+    STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &c.gold.max_files_per_trigger, 1));
+    STRATA_RETURN_IF_ERROR(r.Finish());
+    if (c.gold.window_ms <= 0) return InvalidArgument("gold.window: must be positive");
+    if (c.gold.slide_ms <= 0 || c.gold.slide_ms > c.gold.window_ms ||
+        c.gold.window_ms % c.gold.slide_ms != 0)
+      return InvalidArgument("gold.slide: must be positive, at most gold.window, and divide it");
+  }
+  {
+    TableReader r(SubTable(root, "server", &st), "server");
+    STRATA_RETURN_IF_ERROR(st);
+    STRATA_RETURN_IF_ERROR(r.String("listen", &c.server.listen));
+    STRATA_RETURN_IF_ERROR(r.String("authToken", &c.server.auth_token));
+    STRATA_RETURN_IF_ERROR(r.Finish());
+  }
+
+  // Derived names and paths.
+  if (c.silver.late_table.empty()) c.silver.late_table = c.silver.table + "_late";
+  if (c.silver.quarantine_table.empty()) c.silver.quarantine_table = c.silver.table + "_quarantine";
+  auto table_path = [&](LayerConfig& l) {
+    l.path = l.path.empty() ? TablePathFor(c.data_dir, l.table) : Resolve(c.data_dir, l.path);
+  };
+  table_path(c.bronze);
+  table_path(c.silver);
+  table_path(c.gold);
+  c.silver.late_path = TablePathFor(c.data_dir, c.silver.late_table);
+  c.silver.quarantine_path = TablePathFor(c.data_dir, c.silver.quarantine_table);
+  auto checkpoint_path = [&](LayerConfig& l) {
+    std::string short_name = l.table.substr(l.table.rfind('.') + 1);
+    l.checkpoint = l.checkpoint.empty()
+                       ? (fs::path(c.data_dir) / "_checkpoints" / short_name).lexically_normal().string()
+                       : Resolve(c.data_dir, l.checkpoint);
+  };
+  checkpoint_path(c.bronze);
+  checkpoint_path(c.silver);
+  checkpoint_path(c.gold);
+  std::set<std::string> checkpoints = {c.bronze.checkpoint, c.silver.checkpoint, c.gold.checkpoint};
+  if (checkpoints.size() != 3)
+    return InvalidArgument("checkpointLocation: each query needs its own checkpoint directory");
+  return c;
+}
+
+Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return InvalidArgument("cannot read config " + path + ": " + text.status().message());
+  return ParsePipelineConfig(*text, path);
+}
+
+PipelineConfig DefaultPipelineConfig() { return ParsePipelineConfig("").value(); }
+
+}  // namespace strata

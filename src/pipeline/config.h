@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "stream/trigger.h"
+
+namespace strata {
+
+// The Kafka source of the bronze query (Spark's Kafka source options).
+struct SourceConfig {
+  std::string topic = "clickstream-events";
+  // Every [kafka] key, passed to librdkafka as it is ("bootstrap.servers", "security.protocol").
+  std::map<std::string, std::string> kafka;
+  // Keys of `kafka` whose values came from ${secret:...}: never print their values.
+  std::set<std::string> secret_keys;
+  std::string starting_offsets = "latest";  // "earliest", "latest" or {"topic":{"0":23,...}}
+  int64_t max_offsets_per_trigger = 100'000;
+  bool fail_on_data_loss = true;
+  // What to do when the cluster id differs from the checkpoint's: "fail", or "reset" to start
+  // over from startingOffsets on the new cluster (the embedded demo cluster is new every run).
+  std::string on_cluster_change = "fail";
+};
+
+struct LayerConfig {
+  std::string table;       // catalog name, e.g. "catalog.streaming.bronze_clickstream"
+  std::string path;        // table directory
+  std::string checkpoint;  // checkpoint directory
+  Trigger trigger;
+  std::vector<std::string> partition_by;
+};
+
+struct SilverConfig : LayerConfig {
+  int64_t watermark_ms = 10 * 60'000;
+  std::string dedup_key = "event_id";
+  std::vector<std::string> event_types = {"page_view", "click", "scroll", "purchase",
+                                          "add_to_cart"};
+  std::string late_table, late_path;
+  std::string quarantine_table, quarantine_path;
+  int64_t max_files_per_trigger = 1000;
+};
+
+struct GoldConfig : LayerConfig {
+  int64_t watermark_ms = 5 * 60'000;
+  int64_t window_ms = 60'000;
+  int64_t slide_ms = 60'000;
+  std::string output_mode = "append";
+  int64_t max_files_per_trigger = 1000;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string auth_token;
+};
+
+struct PipelineConfig {
+  std::string name = "clickstream";
+  std::string data_dir = "./strata-data";
+  std::string source_file;  // where it was loaded from, for messages
+  SourceConfig source;
+  LayerConfig bronze;
+  SilverConfig silver;
+  GoldConfig gold;
+  ServerConfig server;
+
+  // Every table of the pipeline: catalog name -> directory.
+  std::map<std::string, std::string> Tables() const;
+  // The [kafka] settings with secret values replaced by "***", for logs and status output.
+  std::map<std::string, std::string> RedactedKafka() const;
+};
+
+// Parses a pipeline TOML document. Unknown keys, wrong types and bad values are errors that
+// name the key ("bronze.trigger: 'ten seconds' is not a duration"). Relative paths are resolved
+// against data_dir. ${secret:NAME} in a [kafka] value is taken from the environment variable
+// NAME or from the file given by pipeline.secrets_file (NAME = "value" lines, TOML).
+Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
+                                           const std::string& source_name = "<config>");
+Result<PipelineConfig> LoadPipelineConfig(const std::string& path);
+// The defaults, as ParsePipelineConfig("") gives them.
+PipelineConfig DefaultPipelineConfig();
+
+// "catalog.streaming.x" -> "<data_dir>/catalog/streaming/x".
+std::string TablePathFor(const std::string& data_dir, const std::string& table_name);
+
+}  // namespace strata

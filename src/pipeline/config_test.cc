@@ -1,0 +1,77 @@
+#include "pipeline/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace strata {
+namespace {
+
+TEST(ConfigTest, ExampleReproducesTheSeedSettings) {
+  ::setenv("KAFKA_USERNAME", "user", 1);
+  ::setenv("KAFKA_PASSWORD", "hunter2", 1);
+  auto c = LoadPipelineConfig(std::string(STRATA_SOURCE_DIR) + "/examples/pipeline.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.topic, "clickstream-events");
+  EXPECT_EQ(c->source.starting_offsets, "latest");
+  EXPECT_EQ(c->source.max_offsets_per_trigger, 100000);
+  EXPECT_EQ(c->bronze.trigger.interval_ms, 10'000);
+  EXPECT_EQ(c->silver.trigger.interval_ms, 10'000);
+  EXPECT_EQ(c->gold.trigger.interval_ms, 30'000);
+  EXPECT_EQ(c->silver.watermark_ms, 600'000);
+  EXPECT_EQ(c->gold.watermark_ms, 300'000);
+  EXPECT_EQ(c->gold.window_ms, 60'000);
+  EXPECT_EQ(c->bronze.table, "catalog.streaming.bronze_clickstream");
+  EXPECT_EQ(c->gold.table, "catalog.streaming.gold_events_per_minute");
+  EXPECT_EQ(c->bronze.path, "strata-data/catalog/streaming/bronze_clickstream");
+  EXPECT_EQ(c->bronze.checkpoint, "strata-data/checkpoints/bronze_clickstream");
+  EXPECT_EQ(c->source.kafka.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c->source.kafka.at("sasl.password"), "hunter2");
+  EXPECT_EQ(c->RedactedKafka().at("sasl.password"), "***");
+  EXPECT_EQ(c->RedactedKafka().at("sasl.username"), "***");
+}
+
+TEST(ConfigTest, DottedKafkaKeysPassThrough) {
+  auto c = ParsePipelineConfig("kafka.security.protocol = \"SASL_SSL\"\nkafka.\"linger.ms\" = 5\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->source.kafka.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c->source.kafka.at("linger.ms"), "5");
+}
+
+TEST(ConfigTest, ErrorsNameTheKey) {
+  struct Case {
+    const char* toml;
+    const char* expected;
+  } cases[] = {
+      {"[bronze]\ntrigerr = \"1 s\"\n", "bronze.trigerr"},
+      {"[bronze]\ntrigger = \"ten seconds\"\n", "bronze.trigger"},
+      {"[source]\nmaxOffsetsPerTrigger = \"many\"\n", "source.maxOffsetsPerTrigger"},
+      {"[source]\nmaxOffsetsPerTrigger = 0\n", "source.maxOffsetsPerTrigger"},
+      {"[gold]\noutputMode = \"complete\"\n", "gold.outputMode"},
+      {"[silver]\ndedupKey = \"nope\"\n", "silver.dedupKey"},
+      {"[kafka]\n\"sasl.password\" = \"${secret:STRATA_TEST_UNSET_SECRET}\"\n",
+       "STRATA_TEST_UNSET_SECRET"},
+      {"[broze]\n", "broze"},
+      {"[gold]\nwindow = \"1 minute\"\nslide = \"7 seconds\"\n", "gold.slide"},
+      {"[bronze]\ntable = \"bronze\"\n", "bronze.table"},
+      {"this is not toml", "<config>"},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParsePipelineConfig(tc.toml);
+    ASSERT_FALSE(c.ok()) << tc.toml;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << tc.toml;
+    EXPECT_NE(c.status().message().find(tc.expected), std::string::npos)
+        << tc.toml << " -> " << c.status().message();
+  }
+}
+
+TEST(ConfigTest, DefaultsDeriveTablesAndCheckpoints) {
+  PipelineConfig c = DefaultPipelineConfig();
+  EXPECT_EQ(c.silver.late_table, "catalog.streaming.silver_clickstream_late");
+  EXPECT_EQ(c.silver.quarantine_table, "catalog.streaming.silver_clickstream_quarantine");
+  EXPECT_EQ(c.Tables().size(), 5u);
+  EXPECT_EQ(c.gold.checkpoint, "strata-data/_checkpoints/gold_events_per_minute");
+}
+
+}  // namespace
+}  // namespace strata

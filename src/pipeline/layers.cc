@@ -1,0 +1,398 @@
+#include "pipeline/layers.h"
+
+#include <algorithm>
+
+#include "core/time_util.h"
+#include "event/bronze_builder.h"
+#include "event/event_schema.h"
+#include "operators/dedup.h"
+#include "operators/state_codec.h"
+#include "operators/watermark.h"
+#include "operators/window_aggregator.h"
+
+namespace strata {
+
+namespace {
+
+constexpr int64_t kMicrosPerHour = 3'600'000'000LL;
+
+int64_t ToMicros(int64_t watermark_ms) { return watermark_ms > 0 ? watermark_ms * 1000 : kNoWatermark; }
+int64_t ToMillis(int64_t watermark_micros) {
+  return watermark_micros == kNoWatermark || watermark_micros <= 0 ? 0 : watermark_micros / 1000;
+}
+
+// Silver columns, in order; the late table adds two, quarantine has its own.
+namespace silver {
+constexpr int kEventId = 0, kUserId = 1, kSessionId = 2, kEventType = 3, kPageUrl = 4,
+              kReferrer = 5, kDeviceType = 6, kCountry = 7, kEventTimestamp = 8, kProperties = 9,
+              kEventTime = 10, kEventDate = 11, kEventHour = 12, kKafkaPartition = 13,
+              kKafkaOffset = 14, kKafkaTimestamp = 15, kNumColumns = 16;
+}  // namespace silver
+
+std::vector<Field> SilverFields() {
+  return {{"event_id", TypeId::kString, false},      {"user_id", TypeId::kString, false},
+          {"session_id", TypeId::kString, true},     {"event_type", TypeId::kString, false},
+          {"page_url", TypeId::kString, true},       {"referrer", TypeId::kString, true},
+          {"device_type", TypeId::kString, true},    {"country", TypeId::kString, true},
+          {"event_timestamp", TypeId::kInt64, false}, {"properties", TypeId::kString, true},
+          {"event_time", TypeId::kTimestamp, false}, {"event_date", TypeId::kDate, false},
+          {"event_hour", TypeId::kInt32, false},     {"kafka_partition", TypeId::kInt32, false},
+          {"kafka_offset", TypeId::kInt64, false},   {"kafka_timestamp", TypeId::kTimestamp, true}};
+}
+
+// Appends bronze row `r` to a silver-shaped batch (the first 16 columns of `out`).
+void AppendSilverRow(const RecordBatch& in, size_t r, RecordBatch& out) {
+  static constexpr int kCopied[][2] = {
+      {bronze::kEventId, silver::kEventId},       {bronze::kUserId, silver::kUserId},
+      {bronze::kSessionId, silver::kSessionId},   {bronze::kEventType, silver::kEventType},
+      {bronze::kPageUrl, silver::kPageUrl},       {bronze::kReferrer, silver::kReferrer},
+      {bronze::kDeviceType, silver::kDeviceType}, {bronze::kCountry, silver::kCountry},
+      {bronze::kEventTimestamp, silver::kEventTimestamp},
+      {bronze::kProperties, silver::kProperties},
+      {bronze::kKafkaPartition, silver::kKafkaPartition},
+      {bronze::kKafkaOffset, silver::kKafkaOffset},
+      {bronze::kKafkaTimestamp, silver::kKafkaTimestamp}};
+  for (const auto& [from, to] : kCopied) out.column(to).AppendFrom(in.column(from), r);
+  int64_t micros = in.column(bronze::kEventTimestamp).Int64(r) * 1000;
+  out.column(silver::kEventTime).AppendInt64(micros);
+  out.column(silver::kEventDate).AppendInt32(DaysFromMicros(micros));
+  int64_t hour = (micros / kMicrosPerHour) % 24;
+  if (hour < 0) hour += 24;
+  out.column(silver::kEventHour).AppendInt32(static_cast<int32_t>(hour));
+}
+
+}  // namespace
+
+SchemaPtr SilverSchema() {
+  static const SchemaPtr schema = std::make_shared<Schema>(SilverFields());
+  return schema;
+}
+
+SchemaPtr SilverLateSchema() {
+  static const SchemaPtr schema = [] {
+    auto f = SilverFields();
+    f.push_back({"watermark", TypeId::kTimestamp, false});
+    f.push_back({"late_by_ms", TypeId::kInt64, false});
+    return std::make_shared<Schema>(std::move(f));
+  }();
+  return schema;
+}
+
+SchemaPtr SilverQuarantineSchema() {
+  static const SchemaPtr schema = std::make_shared<Schema>(std::vector<Field>{
+      {"event_id", TypeId::kString, true},
+      {"user_id", TypeId::kString, true},
+      {"event_type", TypeId::kString, true},
+      {"event_timestamp", TypeId::kInt64, true},
+      {"kafka_partition", TypeId::kInt32, false},
+      {"kafka_offset", TypeId::kInt64, false},
+      {"kafka_timestamp", TypeId::kTimestamp, true},
+      {"raw_value", TypeId::kString, true},
+      {"rule", TypeId::kString, false},
+      {"reason", TypeId::kString, false},
+      {"quarantined_at", TypeId::kTimestamp, false}});
+  return schema;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bronze
+
+BronzeDecoder::BronzeDecoder() : builder_(std::make_unique<BronzeBatchBuilder>()) {}
+BronzeDecoder::~BronzeDecoder() = default;
+SchemaPtr BronzeDecoder::schema() const { return BronzeSchema(); }
+Status BronzeDecoder::Decode(std::string_view topic, const KafkaRecord* records, size_t count,
+                             int64_t ingestion_ms) {
+  builder_->set_ingestion_timestamp_micros(ingestion_ms * 1000);
+  return builder_->OnRecords(topic, records, count);
+}
+size_t BronzeDecoder::buffered_rows() const { return builder_->num_rows(); }
+RecordBatch BronzeDecoder::Finish() { return builder_->Finish(); }
+
+Status BronzeProcessor::Process(RecordBatch&& input,
+                                std::vector<std::vector<RecordBatch>>& outputs) {
+  rows_ += static_cast<int64_t>(input.num_rows());
+  errors_ += static_cast<int64_t>(input.num_rows() -
+                                  input.column(bronze::kParseError).null_count());
+  outputs[0].push_back(std::move(input));
+  return Status::OK();
+}
+
+Status BronzeProcessor::EndBatch(std::vector<std::vector<RecordBatch>>&, ProcessorMetrics& m) {
+  m.rows_quarantined = errors_;  // rows kept with a parse error
+  rows_ = errors_ = 0;
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Silver
+
+SilverProcessor::SilverProcessor(const SilverOptions& options) : options_(options) {
+  sorted_types_ = options_.event_types;
+  std::sort(sorted_types_.begin(), sorted_types_.end());
+}
+SilverProcessor::~SilverProcessor() = default;
+
+Result<std::unique_ptr<SilverProcessor>> SilverProcessor::Create(const SilverOptions& options) {
+  std::unique_ptr<SilverProcessor> p(new SilverProcessor(options));
+  STRATA_RETURN_IF_ERROR(p->RestoreState(""));
+  return p;
+}
+
+std::string SilverProcessor::Fingerprint() const {
+  return "silver/v1 dedup=" + options_.dedup_key +
+         " watermark=" + std::to_string(options_.watermark_delay_ms) + "ms";
+}
+
+Status SilverProcessor::BeginBatch(const BatchContext& ctx) {
+  ctx_ = ctx;
+  watermark_micros_ = ToMicros(ctx.watermark_ms);
+  if (watermark_micros_ != kNoWatermark) dedup_->Evict(watermark_micros_);
+  batch_metrics_ = ProcessorMetrics{};
+  dropped_before_ = dedup_->stats().duplicates_dropped;
+  return Status::OK();
+}
+
+Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<RecordBatch>>& outputs) {
+  const size_t n = in.num_rows();
+  const Column& parse_error = in.column(bronze::kParseError);
+  const Column& event_id = in.column(bronze::kEventId);
+  const Column& user_id = in.column(bronze::kUserId);
+  const Column& event_type = in.column(bronze::kEventType);
+  const Column& event_ts = in.column(bronze::kEventTimestamp);
+
+  RecordBatch on_time(SilverSchema());
+  RecordBatch late(SilverLateSchema());
+  RecordBatch quarantine(SilverQuarantineSchema());
+  on_time.Reserve(n);
+  const int64_t now_micros = ctx_.batch_timestamp_ms * 1000;
+
+  auto quarantine_row = [&](size_t r, const char* rule, std::string_view reason) {
+    static constexpr int kCopied[][2] = {
+        {bronze::kEventId, 0},        {bronze::kUserId, 1},         {bronze::kEventType, 2},
+        {bronze::kEventTimestamp, 3}, {bronze::kKafkaPartition, 4}, {bronze::kKafkaOffset, 5},
+        {bronze::kKafkaTimestamp, 6}, {bronze::kRawValue, 7}};
+    for (const auto& [from, to] : kCopied) quarantine.column(to).AppendFrom(in.column(from), r);
+    quarantine.column(8).AppendString(rule);
+    quarantine.column(9).AppendString(reason);
+    quarantine.column(10).AppendInt64(now_micros);
+  };
+
+  for (size_t r = 0; r < n; ++r) {
+    if (parse_error.IsValid(r)) {
+      quarantine_row(r, "parse_error", parse_error.String(r));
+      continue;
+    }
+    if (event_id.IsNull(r) || event_id.String(r).empty()) {
+      quarantine_row(r, "event_id_required", "event_id is null or empty");
+      continue;
+    }
+    if (user_id.IsNull(r) || user_id.String(r).empty()) {
+      quarantine_row(r, "user_id_required", "user_id is null or empty");
+      continue;
+    }
+    if (event_type.IsNull(r) ||
+        !std::binary_search(sorted_types_.begin(), sorted_types_.end(), event_type.String(r))) {
+      quarantine_row(r, "event_type_allowed",
+                     event_type.IsNull(r) ? std::string_view("event_type is null")
+                                          : event_type.String(r));
+      continue;
+    }
+    if (event_ts.IsNull(r)) {
+      quarantine_row(r, "event_timestamp_required", "event_timestamp is null");
+      continue;
+    }
+    int64_t t = event_ts.Int64(r) * 1000;
+    if (watermark_micros_ != kNoWatermark && t < watermark_micros_) {
+      AppendSilverRow(in, r, late);
+      late.column(silver::kNumColumns).AppendInt64(watermark_micros_);
+      late.column(silver::kNumColumns + 1).AppendInt64((watermark_micros_ - t) / 1000);
+      continue;
+    }
+    AppendSilverRow(in, r, on_time);
+  }
+
+  STRATA_RETURN_IF_ERROR(
+      tracker_->ObserveBatch(on_time, "event_time", "kafka_partition", now_micros));
+  const Column& et = on_time.column(silver::kEventTime);
+  for (size_t r = 0; r < on_time.num_rows(); ++r)
+    batch_metrics_.max_event_time_ms = std::max(batch_metrics_.max_event_time_ms, et.Int64(r) / 1000);
+
+  std::vector<uint32_t> keep;
+  keep.reserve(on_time.num_rows());
+  STRATA_RETURN_IF_ERROR(
+      dedup_->Process(on_time, options_.dedup_key, "event_time", "kafka_partition", &keep));
+  batch_metrics_.rows_late += static_cast<int64_t>(late.num_rows());
+  batch_metrics_.rows_quarantined += static_cast<int64_t>(quarantine.num_rows());
+  if (keep.size() == on_time.num_rows()) {
+    if (on_time.num_rows()) outputs[0].push_back(std::move(on_time));
+  } else if (!keep.empty()) {
+    outputs[0].push_back(on_time.Take(keep));
+  }
+  if (late.num_rows()) outputs[1].push_back(std::move(late));
+  if (quarantine.num_rows()) outputs[2].push_back(std::move(quarantine));
+  return Status::OK();
+}
+
+Status SilverProcessor::EndBatch(std::vector<std::vector<RecordBatch>>&, ProcessorMetrics& m) {
+  DedupStats s = dedup_->stats();
+  m = batch_metrics_;
+  m.state_rows = static_cast<int64_t>(s.keys);
+  m.state_bytes = static_cast<int64_t>(s.bytes);
+  m.rows_dropped_duplicates = static_cast<int64_t>(s.duplicates_dropped - dropped_before_);
+  return Status::OK();
+}
+
+int64_t SilverProcessor::NextWatermark(int64_t now_ms) {
+  return ToMillis(tracker_->AdvanceWatermark(now_ms * 1000));
+}
+
+Result<std::string> SilverProcessor::SnapshotState() {
+  state_codec::Writer w("SLV1", 1);
+  w.Bytes(tracker_->Serialize());
+  auto partitions = dedup_->Partitions();
+  w.U32(static_cast<uint32_t>(partitions.size()));
+  for (int32_t p : partitions) {
+    w.I32(p);
+    w.Bytes(dedup_->SerializeSnapshot(p));
+  }
+  dedup_->MarkCheckpointed();
+  return w.Finish();
+}
+
+Status SilverProcessor::RestoreState(const std::string& bytes) {
+  WatermarkOptions wo;
+  wo.delay_ms = options_.watermark_delay_ms;
+  STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
+  DedupOptions d;
+  d.delay_ms = options_.watermark_delay_ms;
+  d.drop_late_rows = false;  // late rows are routed to the late table before dedup
+  STRATA_ASSIGN_OR_RETURN(auto dedup, Deduplicator::Create(d));
+  if (!bytes.empty()) {
+    state_codec::Reader r(bytes, "silver state");
+    STRATA_RETURN_IF_ERROR(r.Open("SLV1", 1));
+    std::string_view blob;
+    uint32_t n = 0;
+    if (!r.Bytes(&blob)) return r.Truncated();
+    STRATA_RETURN_IF_ERROR(tracker.Restore(blob));
+    if (!r.U32(&n)) return r.Truncated();
+    for (uint32_t i = 0; i < n; ++i) {
+      int32_t p;
+      if (!r.I32(&p) || !r.Bytes(&blob)) return r.Truncated();
+      STRATA_RETURN_IF_ERROR(dedup->Restore(p, blob, {}, tracker.watermark()));
+    }
+  }
+  tracker_ = std::make_unique<WatermarkTracker>(std::move(tracker));
+  dedup_ = std::move(dedup);
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gold
+
+GoldProcessor::GoldProcessor(const GoldOptions& options) : options_(options) {}
+GoldProcessor::~GoldProcessor() = default;
+
+Result<std::unique_ptr<GoldProcessor>> GoldProcessor::Create(const GoldOptions& options) {
+  std::unique_ptr<GoldProcessor> p(new GoldProcessor(options));
+  STRATA_RETURN_IF_ERROR(p->RestoreState(""));
+  return p;
+}
+
+SchemaPtr GoldProcessor::output_schema() const { return agg_->output_schema(); }
+
+std::string GoldProcessor::Fingerprint() const {
+  return "gold/v1 window=" + std::to_string(options_.window_ms) +
+         "ms slide=" + std::to_string(options_.slide_ms) + "ms key=" + options_.key_column +
+         " distinct=" + options_.distinct_column +
+         " watermark=" + std::to_string(options_.watermark_delay_ms) + "ms";
+}
+
+Status GoldProcessor::BeginBatch(const BatchContext& ctx) {
+  ctx_ = ctx;
+  watermark_micros_ = ToMicros(ctx.watermark_ms);
+  dropped_before_ = agg_->stats().rows_dropped_by_watermark;
+  max_event_time_ms_ = -1;
+  return Status::OK();
+}
+
+Status GoldProcessor::Process(RecordBatch&& in, std::vector<std::vector<RecordBatch>>&) {
+  STRATA_RETURN_IF_ERROR(agg_->Process(in, watermark_micros_));
+  STRATA_RETURN_IF_ERROR(
+      tracker_->ObserveBatch(in, "event_time", "kafka_partition", ctx_.batch_timestamp_ms * 1000));
+  const Column& et = in.column("event_time");
+  for (size_t r = 0; r < in.num_rows(); ++r)
+    if (et.IsValid(r)) max_event_time_ms_ = std::max(max_event_time_ms_, et.Int64(r) / 1000);
+  return Status::OK();
+}
+
+Status GoldProcessor::EndBatch(std::vector<std::vector<RecordBatch>>& outputs,
+                               ProcessorMetrics& m) {
+  if (watermark_micros_ != kNoWatermark) {
+    RecordBatch final_rows = agg_->EmitFinal(watermark_micros_);
+    if (final_rows.num_rows()) outputs[0].push_back(std::move(final_rows));
+    last_emitted_watermark_ms_ = ctx_.watermark_ms;
+  }
+  WindowAggregatorStats s = agg_->stats();
+  m.state_rows = static_cast<int64_t>(s.groups);
+  m.state_bytes = static_cast<int64_t>(s.bytes);
+  m.rows_dropped_by_watermark = static_cast<int64_t>(s.rows_dropped_by_watermark - dropped_before_);
+  m.max_event_time_ms = max_event_time_ms_;
+  return Status::OK();
+}
+
+int64_t GoldProcessor::NextWatermark(int64_t now_ms) {
+  return ToMillis(tracker_->AdvanceWatermark(now_ms * 1000));
+}
+
+bool GoldProcessor::WantsNoDataBatch(int64_t watermark_ms) const {
+  return watermark_ms > last_emitted_watermark_ms_ && agg_->stats().groups > 0;
+}
+
+Result<std::string> GoldProcessor::SnapshotState() {
+  state_codec::Writer w("GLD1", 1);
+  w.I64(last_emitted_watermark_ms_);
+  w.Bytes(tracker_->Serialize());
+  auto partitions = agg_->Partitions();
+  w.U32(static_cast<uint32_t>(partitions.size()));
+  for (int32_t p : partitions) {
+    w.I32(p);
+    w.Bytes(agg_->SerializeSnapshot(p));
+  }
+  agg_->MarkCheckpointed();
+  return w.Finish();
+}
+
+Status GoldProcessor::RestoreState(const std::string& bytes) {
+  WatermarkOptions wo;
+  wo.delay_ms = options_.watermark_delay_ms;
+  STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
+  WindowAggregatorOptions ao;
+  ao.size_micros = options_.window_ms * 1000;
+  ao.slide_micros = options_.slide_ms * 1000;
+  ao.event_time_column = "event_time";
+  ao.partition_column = "kafka_partition";
+  ao.key_column = options_.key_column;
+  ao.distinct_column = options_.distinct_column;
+  STRATA_ASSIGN_OR_RETURN(auto agg, WindowAggregator::Create(ao));
+  int64_t last_emitted = 0;
+  if (!bytes.empty()) {
+    state_codec::Reader r(bytes, "gold state");
+    STRATA_RETURN_IF_ERROR(r.Open("GLD1", 1));
+    std::string_view blob;
+    uint32_t n = 0;
+    if (!r.I64(&last_emitted) || !r.Bytes(&blob)) return r.Truncated();
+    STRATA_RETURN_IF_ERROR(tracker.Restore(blob));
+    if (!r.U32(&n)) return r.Truncated();
+    for (uint32_t i = 0; i < n; ++i) {
+      int32_t p;
+      if (!r.I32(&p) || !r.Bytes(&blob)) return r.Truncated();
+      STRATA_RETURN_IF_ERROR(agg->Restore(p, blob, {}, ToMicros(last_emitted)));
+    }
+  }
+  tracker_ = std::make_unique<WatermarkTracker>(std::move(tracker));
+  agg_ = std::move(agg);
+  last_emitted_watermark_ms_ = last_emitted;
+  return Status::OK();
+}
+
+}  // namespace strata

@@ -1,0 +1,130 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "batch/schema.h"
+#include "connectors/kafka_source.h"
+#include "stream/processor.h"
+
+namespace strata {
+
+class BronzeBatchBuilder;
+class Deduplicator;
+class WatermarkTracker;
+class WindowAggregator;
+
+// Schemas of the tables the pipeline writes (documented in docs/tables.md).
+SchemaPtr SilverSchema();
+SchemaPtr SilverLateSchema();
+SchemaPtr SilverQuarantineSchema();
+
+// Kafka records -> bronze rows (event/bronze_builder.h).
+class BronzeDecoder : public RecordDecoder {
+ public:
+  BronzeDecoder();
+  ~BronzeDecoder() override;
+  SchemaPtr schema() const override;
+  Status Decode(std::string_view topic, const KafkaRecord* records, size_t count,
+                int64_t ingestion_ms) override;
+  size_t buffered_rows() const override;
+  RecordBatch Finish() override;
+
+ private:
+  std::unique_ptr<BronzeBatchBuilder> builder_;
+};
+
+// Bronze keeps every record as it came: the processor passes rows through.
+class BronzeProcessor : public BatchProcessor {
+ public:
+  Status BeginBatch(const BatchContext&) override { return Status::OK(); }
+  Status Process(RecordBatch&& input, std::vector<std::vector<RecordBatch>>& outputs) override;
+  Status EndBatch(std::vector<std::vector<RecordBatch>>&, ProcessorMetrics&) override;
+  int64_t NextWatermark(int64_t) override { return 0; }
+  std::string Fingerprint() const override { return "bronze/v1"; }
+
+ private:
+  int64_t rows_ = 0;
+  int64_t errors_ = 0;
+};
+
+struct SilverOptions {
+  int64_t watermark_delay_ms = 10 * 60'000;
+  std::string dedup_key = "event_id";
+  std::vector<std::string> event_types;
+};
+
+// Bronze -> silver (outputs: 0 silver, 1 late, 2 quarantine).
+//   1. validation: a row with a parse error, no event_id or user_id, or an event type not in
+//      the allowed list goes to quarantine with the rule it broke;
+//   2. event_time = event_timestamp (ms) as a timestamp; event_date and event_hour from it;
+//   3. lateness: a valid row with event_time < the batch's watermark goes to the late table
+//      with how late it was;
+//   4. dedup within the watermark on the key (operators/dedup.h; the first copy wins).
+// State: the watermark tracker and the dedup keys, per Kafka partition.
+class SilverProcessor : public BatchProcessor {
+ public:
+  static Result<std::unique_ptr<SilverProcessor>> Create(const SilverOptions& options);
+  ~SilverProcessor() override;
+  Status BeginBatch(const BatchContext& ctx) override;
+  Status Process(RecordBatch&& input, std::vector<std::vector<RecordBatch>>& outputs) override;
+  Status EndBatch(std::vector<std::vector<RecordBatch>>& outputs, ProcessorMetrics& m) override;
+  int64_t NextWatermark(int64_t now_ms) override;
+  bool stateful() const override { return true; }
+  Result<std::string> SnapshotState() override;
+  Status RestoreState(const std::string& bytes) override;
+  std::string Fingerprint() const override;
+
+ private:
+  explicit SilverProcessor(const SilverOptions& options);
+  SilverOptions options_;
+  std::vector<std::string> sorted_types_;
+  std::unique_ptr<WatermarkTracker> tracker_;
+  std::unique_ptr<Deduplicator> dedup_;
+  BatchContext ctx_;
+  int64_t watermark_micros_ = 0;
+  ProcessorMetrics batch_metrics_;
+  uint64_t dropped_before_ = 0;
+};
+
+struct GoldOptions {
+  int64_t watermark_delay_ms = 5 * 60'000;
+  int64_t window_ms = 60'000;
+  int64_t slide_ms = 60'000;
+  std::string key_column = "event_type";  // empty: one group per window
+  std::string distinct_column = "user_id";
+};
+
+// Silver -> gold: event-time window aggregation, append mode (a window's row is written once,
+// when the watermark passes its end). Output: window_start, window_end, <key>, event_count,
+// unique_users, users_sketch, is_final. State: the watermark tracker and the open windows
+// (counts and HyperLogLog registers) per Kafka partition.
+class GoldProcessor : public BatchProcessor {
+ public:
+  static Result<std::unique_ptr<GoldProcessor>> Create(const GoldOptions& options);
+  ~GoldProcessor() override;
+  SchemaPtr output_schema() const;
+  Status BeginBatch(const BatchContext& ctx) override;
+  Status Process(RecordBatch&& input, std::vector<std::vector<RecordBatch>>& outputs) override;
+  Status EndBatch(std::vector<std::vector<RecordBatch>>& outputs, ProcessorMetrics& m) override;
+  int64_t NextWatermark(int64_t now_ms) override;
+  bool WantsNoDataBatch(int64_t watermark_ms) const override;
+  bool stateful() const override { return true; }
+  Result<std::string> SnapshotState() override;
+  Status RestoreState(const std::string& bytes) override;
+  std::string Fingerprint() const override;
+
+ private:
+  explicit GoldProcessor(const GoldOptions& options);
+  GoldOptions options_;
+  std::unique_ptr<WatermarkTracker> tracker_;
+  std::unique_ptr<WindowAggregator> agg_;
+  BatchContext ctx_;
+  int64_t watermark_micros_ = 0;
+  int64_t last_emitted_watermark_ms_ = 0;
+  uint64_t dropped_before_ = 0;
+  int64_t max_event_time_ms_ = -1;
+};
+
+}  // namespace strata

@@ -1,0 +1,165 @@
+#include "pipeline/pipeline.h"
+
+#include "connectors/delta_sink.h"
+#include "connectors/delta_source.h"
+#include "connectors/kafka_source.h"
+#include "event/event_schema.h"
+#include "lake/delta/table.h"
+#include "pipeline/layers.h"
+
+namespace strata {
+
+namespace {
+
+std::string ShortName(const std::string& table) { return table.substr(table.rfind('.') + 1); }
+
+std::unique_ptr<MicroBatchSink> MakeSink(const std::string& name, const std::string& path,
+                                         SchemaPtr schema,
+                                         const std::vector<std::string>& partition_by) {
+  DeltaSinkOptions o;
+  o.table_name = name;
+  o.path = path;
+  o.schema = std::move(schema);
+  o.partition_by = partition_by;
+  return std::make_unique<DeltaSink>(std::move(o));
+}
+
+Status EnsureTable(const std::string& name, const std::string& path, const SchemaPtr& schema,
+                   const std::vector<std::string>& partition_by) {
+  auto t = delta::DeltaTable::CreateIfNotExists(path, *schema, partition_by,
+                                                {{"delta.checkpointInterval", "10"}}, name);
+  return t.ok() ? Status::OK() : t.status().WithContext("table " + name);
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineConfig config, PipelineOptions options)
+    : config_(std::move(config)), options_(std::move(options)) {}
+
+Pipeline::~Pipeline() { (void)Stop(); }
+
+Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineConfig& config,
+                                                   PipelineOptions options) {
+  std::unique_ptr<Pipeline> p(new Pipeline(config, std::move(options)));
+  STRATA_RETURN_IF_ERROR(p->Build());
+  return p;
+}
+
+Status Pipeline::Build() {
+  const auto& c = config_;
+  auto trigger = [&](const LayerConfig& l) {
+    Trigger t = l.trigger;
+    if (options_.available_now) t.kind = Trigger::Kind::kAvailableNow;
+    return t;
+  };
+
+  // Bronze: Kafka -> bronze table.
+  {
+    STRATA_RETURN_IF_ERROR(EnsureTable(c.bronze.table, c.bronze.path, BronzeSchema(),
+                                       c.bronze.partition_by));
+    KafkaSourceOptions ko;
+    ko.topic = c.source.topic;
+    ko.kafka = c.source.kafka;
+    ko.starting_offsets = c.source.starting_offsets;
+    ko.fail_on_data_loss = c.source.fail_on_data_loss;
+    ko.on_cluster_change = c.source.on_cluster_change;
+    QueryOptions qo;
+    qo.name = ShortName(c.bronze.table);
+    qo.checkpoint_dir = c.bronze.checkpoint;
+    qo.trigger = trigger(c.bronze);
+    qo.limit.max_rows = c.source.max_offsets_per_trigger;
+    std::vector<std::unique_ptr<MicroBatchSink>> sinks;
+    sinks.push_back(MakeSink(c.bronze.table, c.bronze.path, BronzeSchema(), c.bronze.partition_by));
+    queries_.push_back(std::make_unique<StreamingQuery>(
+        qo, std::make_unique<KafkaSource>(ko, std::make_unique<BronzeDecoder>()),
+        std::make_unique<BronzeProcessor>(), std::move(sinks), options_.listener));
+  }
+
+  // Silver: bronze -> silver (+ late, quarantine).
+  {
+    STRATA_RETURN_IF_ERROR(
+        EnsureTable(c.silver.table, c.silver.path, SilverSchema(), c.silver.partition_by));
+    STRATA_RETURN_IF_ERROR(
+        EnsureTable(c.silver.late_table, c.silver.late_path, SilverLateSchema(), {}));
+    STRATA_RETURN_IF_ERROR(EnsureTable(c.silver.quarantine_table, c.silver.quarantine_path,
+                                       SilverQuarantineSchema(), {}));
+    DeltaSourceOptions so;
+    so.table_name = c.bronze.table;
+    so.path = c.bronze.path;
+    so.schema = BronzeSchema();
+    SilverOptions sv;
+    sv.watermark_delay_ms = c.silver.watermark_ms;
+    sv.dedup_key = c.silver.dedup_key;
+    sv.event_types = c.silver.event_types;
+    STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(sv));
+    QueryOptions qo;
+    qo.name = ShortName(c.silver.table);
+    qo.checkpoint_dir = c.silver.checkpoint;
+    qo.trigger = trigger(c.silver);
+    qo.limit.max_files = c.silver.max_files_per_trigger;
+    std::vector<std::unique_ptr<MicroBatchSink>> sinks;
+    sinks.push_back(MakeSink(c.silver.table, c.silver.path, SilverSchema(), c.silver.partition_by));
+    sinks.push_back(MakeSink(c.silver.late_table, c.silver.late_path, SilverLateSchema(), {}));
+    sinks.push_back(MakeSink(c.silver.quarantine_table, c.silver.quarantine_path,
+                             SilverQuarantineSchema(), {}));
+    queries_.push_back(std::make_unique<StreamingQuery>(
+        qo, std::make_unique<DeltaSource>(std::move(so)), std::move(processor), std::move(sinks),
+        options_.listener));
+  }
+
+  // Gold: silver -> events per minute by type.
+  {
+    GoldOptions go;
+    go.watermark_delay_ms = c.gold.watermark_ms;
+    go.window_ms = c.gold.window_ms;
+    go.slide_ms = c.gold.slide_ms;
+    STRATA_ASSIGN_OR_RETURN(auto processor, GoldProcessor::Create(go));
+    SchemaPtr schema = processor->output_schema();
+    STRATA_RETURN_IF_ERROR(EnsureTable(c.gold.table, c.gold.path, schema, c.gold.partition_by));
+    DeltaSourceOptions so;
+    so.table_name = c.silver.table;
+    so.path = c.silver.path;
+    so.schema = SilverSchema();
+    QueryOptions qo;
+    qo.name = ShortName(c.gold.table);
+    qo.checkpoint_dir = c.gold.checkpoint;
+    qo.trigger = trigger(c.gold);
+    qo.limit.max_files = c.gold.max_files_per_trigger;
+    std::vector<std::unique_ptr<MicroBatchSink>> sinks;
+    sinks.push_back(MakeSink(c.gold.table, c.gold.path, schema, c.gold.partition_by));
+    queries_.push_back(std::make_unique<StreamingQuery>(
+        qo, std::make_unique<DeltaSource>(std::move(so)), std::move(processor), std::move(sinks),
+        options_.listener));
+  }
+  return Status::OK();
+}
+
+void Pipeline::Start() {
+  for (auto& q : queries_) q->Start();
+}
+
+Status Pipeline::Stop() {
+  for (auto& q : queries_) q->Stop();
+  return FirstFailure();
+}
+
+Status Pipeline::FirstFailure() const {
+  for (const auto& q : queries_) {
+    auto v = q->View();
+    if (v.state == QueryState::kFailed) return Internal(v.name + ": " + v.message);
+  }
+  return Status::OK();
+}
+
+Status Pipeline::RunAvailableNow() {
+  for (auto& q : queries_) STRATA_RETURN_IF_ERROR(q->Run());
+  return Status::OK();
+}
+
+std::vector<QueryStatusView> Pipeline::Queries() const {
+  std::vector<QueryStatusView> out;
+  for (const auto& q : queries_) out.push_back(q->View());
+  return out;
+}
+
+}  // namespace strata
