@@ -137,13 +137,16 @@ class Deduplicator::Table {
   size_t size() const { return size_; }
   // Changes whenever the arrays are reallocated (bucket indices become stale).
   uint64_t generation() const { return generation_; }
-  size_t MemoryBytes() const {
-    return hashes_.capacity() * 8 + expires_.capacity() * 4 + delta_hashes_.capacity() * 8 +
-           delta_expires_.capacity() * 4 + sizeof(*this);
-  }
+  size_t TableBytes() const { return hashes_.capacity() * 8 + expires_.capacity() * 4; }
+  size_t DeltaBytes() const { return delta_hashes_.capacity() * 8 + delta_expires_.capacity() * 4; }
   const std::vector<uint64_t>& delta_hashes() const { return delta_hashes_; }
   const std::vector<uint32_t>& delta_expires() const { return delta_expires_; }
+  // Keeps the capacity for the next batch's inserts unless it is far larger than this one's.
   void ClearDelta() {
+    if (delta_hashes_.capacity() > 4 * delta_hashes_.size() + 1024) {
+      std::vector<uint64_t>().swap(delta_hashes_);
+      std::vector<uint32_t>().swap(delta_expires_);
+    }
     delta_hashes_.clear();
     delta_expires_.clear();
   }
@@ -291,8 +294,10 @@ DedupStats Deduplicator::stats() const {
   DedupStats s;
   for (const auto& [p, table] : tables_) {
     s.keys += table->size();
-    s.bytes += table->MemoryBytes();
+    s.table_bytes += table->TableBytes();
+    s.delta_bytes += table->DeltaBytes();
   }
+  s.bytes = s.table_bytes + s.delta_bytes + tables_.size() * sizeof(Table);
   s.rows_in = rows_in_;
   s.rows_kept = rows_kept_;
   s.duplicates_dropped = duplicates_dropped_;

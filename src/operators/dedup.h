@@ -25,8 +25,10 @@ struct DedupOptions {
 };
 
 struct DedupStats {
-  uint64_t keys = 0;   // state entries (may include expired ones not yet swept)
-  uint64_t bytes = 0;  // heap bytes of the state tables and delta logs
+  uint64_t keys = 0;         // state entries (may include expired ones not yet swept)
+  uint64_t bytes = 0;        // all heap bytes of the state
+  uint64_t table_bytes = 0;  // of which the hash tables (12 bytes per slot)
+  uint64_t delta_bytes = 0;  // of which the logs of keys inserted since MarkCheckpointed()
   uint64_t rows_in = 0;
   uint64_t rows_kept = 0;
   uint64_t duplicates_dropped = 0;
