@@ -140,10 +140,21 @@ void FillVectorImpl(const Column& column, Index index, size_t count, duckdb_vect
     case TypeId::kBinary: {
       const uint32_t* off = column.offsets();
       const char* chars = column.chars();
+      auto* out = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vector));
       for (size_t i = 0; i < count; ++i) {
         size_t r = index(i);
         if (has_nulls && column.IsNull(r)) continue;
-        duckdb_vector_assign_string_element_len(vector, i, chars + off[r], off[r + 1] - off[r]);
+        uint32_t len = off[r + 1] - off[r];
+        if (len <= 12) {
+          // Short strings live inside the 16-byte string_t (zero padded); no heap, no call.
+          duckdb_string_t s;
+          std::memset(&s, 0, sizeof s);
+          s.value.inlined.length = len;
+          std::memcpy(s.value.inlined.inlined, chars + off[r], len);
+          out[i] = s;
+        } else {
+          duckdb_vector_assign_string_element_len(vector, i, chars + off[r], len);
+        }
       }
       break;
     }
@@ -227,14 +238,29 @@ const char* DuckTypeIdName(duckdb_type t) {
   }
 }
 
+// Inline forms of duckdb_validity_row_is_valid and duckdb_string_t_data/length (the layouts are
+// part of the C API), so the per-value loops make no calls into the library.
+inline bool RowValid(const uint64_t* mask, size_t i) {
+  return mask == nullptr || ((mask[i >> 6] >> (i & 63)) & 1) != 0;
+}
+
+inline std::string_view StringOf(const duckdb_string_t& s) {
+  uint32_t len = s.value.inlined.length;
+  return std::string_view(len <= 12 ? s.value.inlined.inlined : s.value.pointer.ptr, len);
+}
+
 template <typename T, typename F>
 void AppendTyped(const void* data, const uint64_t* mask, size_t count, Column* column, F append) {
   const T* v = static_cast<const T*>(data);
+  if (mask == nullptr) {
+    for (size_t i = 0; i < count; ++i) append(v[i]);
+    return;
+  }
   for (size_t i = 0; i < count; ++i) {
-    if (mask && !duckdb_validity_row_is_valid(const_cast<uint64_t*>(mask), i)) {
-      column->AppendNull();
-    } else {
+    if (RowValid(mask, i)) {
       append(v[i]);
+    } else {
+      column->AppendNull();
     }
   }
 }
@@ -323,13 +349,12 @@ Status AppendVector(duckdb_vector vector, size_t count, Column* column, const st
     case TypeId::kBinary: {
       duckdb_type want = column->type() == TypeId::kString ? DUCKDB_TYPE_VARCHAR : DUCKDB_TYPE_BLOB;
       if (t != want) return mismatch();
-      auto* s = static_cast<duckdb_string_t*>(const_cast<void*>(data));
+      const auto* strings = static_cast<const duckdb_string_t*>(data);
       for (size_t i = 0; i < count; ++i) {
-        if (mask && !duckdb_validity_row_is_valid(const_cast<uint64_t*>(mask), i)) {
-          column->AppendNull();
+        if (RowValid(mask, i)) {
+          column->AppendString(StringOf(strings[i]));
         } else {
-          column->AppendString(
-              std::string_view(duckdb_string_t_data(&s[i]), duckdb_string_t_length(s[i])));
+          column->AppendNull();
         }
       }
       return Status::OK();
