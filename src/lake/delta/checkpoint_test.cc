@@ -84,8 +84,12 @@ TEST(DeltaCheckpointTest, WrittenEveryTenCommitsAndEquivalentToReplay) {
   auto last = table->log_store().ReadLastCheckpoint();
   ASSERT_TRUE(last);
   EXPECT_EQ(last->version, 20);
-  ASSERT_OK_AND_ASSIGN(auto with_cp, table->LatestSnapshot());
+  ASSERT_OK_AND_ASSIGN(auto reader, DeltaTable::Open(path));
+  ASSERT_OK_AND_ASSIGN(auto with_cp, reader->LatestSnapshot());
   EXPECT_EQ(with_cp->checkpoint_version(), 20);
+  // The writer's cached, incrementally updated snapshot holds the same state.
+  ASSERT_OK_AND_ASSIGN(auto cached, table->LatestSnapshot());
+  ExpectSameState(*with_cp, *cached);
   EXPECT_EQ(last->num_of_add_files.value_or(-1),
             static_cast<int64_t>(table->SnapshotAt(20).value()->files().size()));
 
@@ -162,13 +166,13 @@ TEST(DeltaCheckpointTest, CorruptLastCheckpointFallsBackToListing) {
   TempDir dir;
   auto table = BuildTable(dir.path(), 12);
   ASSERT_OK(WriteFileAtomic(dir.path() + "/_delta_log/_last_checkpoint", "{not json"));
-  ASSERT_OK_AND_ASSIGN(auto snap, table->LatestSnapshot());
+  ASSERT_OK_AND_ASSIGN(auto snap, table->SnapshotAt(12));
   EXPECT_EQ(snap->version(), 12);
   EXPECT_EQ(snap->checkpoint_version(), 10);
   // _last_checkpoint pointing at a checkpoint that does not exist is ignored too.
   ASSERT_OK(
       WriteFileAtomic(dir.path() + "/_delta_log/_last_checkpoint", R"({"version":11,"size":3})"));
-  ASSERT_OK_AND_ASSIGN(auto snap2, table->LatestSnapshot());
+  ASSERT_OK_AND_ASSIGN(auto snap2, table->SnapshotAt(12));
   EXPECT_EQ(snap2->checkpoint_version(), 10);
 }
 
@@ -178,7 +182,7 @@ TEST(DeltaCheckpointTest, UnreadableCheckpointFallsBackToReplay) {
   std::string cp = dir.path() + "/_delta_log/00000000000000000010.checkpoint.parquet";
   fs::remove(cp);
   ASSERT_OK(WriteFileAtomic(cp, "garbage, not parquet"));
-  ASSERT_OK_AND_ASSIGN(auto snap, table->LatestSnapshot());
+  ASSERT_OK_AND_ASSIGN(auto snap, table->SnapshotAt(11));
   EXPECT_EQ(snap->checkpoint_version(), std::nullopt);
   EXPECT_EQ(snap->version(), 11);
 }

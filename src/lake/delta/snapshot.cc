@@ -20,8 +20,16 @@ std::string FileKey(const std::string& table_path, const std::string& path,
   return key;
 }
 
+int64_t FileTimeMillis(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+}
+
+}  // namespace
+
 // Accumulates actions in log order into the reconciled state.
-struct Replay {
+struct Snapshot::Replay {
   std::string table_path;
   std::optional<Protocol> protocol;
   std::optional<Metadata> metadata;
@@ -58,14 +66,6 @@ struct Replay {
     // cdc, checkpointMetadata and sidecar do not change the snapshot state.
   }
 };
-
-int64_t FileTimeMillis(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
-}
-
-}  // namespace
 
 const std::vector<std::string>& SupportedReaderFeatures() {
   static const std::vector<std::string> kFeatures = {
@@ -191,6 +191,20 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::Load(const LogStore& store,
       }
     }
   }
+  std::string checkpoint_file;
+  if (used_checkpoint) {
+    for (const CheckpointFiles* cp : candidates) {
+      if (cp->version == *used_checkpoint) checkpoint_file = cp->paths.front();
+    }
+  }
+  return Finish(store, listing, replay, next_commit, target, used_checkpoint, checkpoint_file);
+}
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::Finish(const LogStore& store,
+                                                         const LogListing& listing, Replay& replay,
+                                                         int64_t next_commit, int64_t target,
+                                                         std::optional<int64_t> used_checkpoint,
+                                                         const std::string& checkpoint_file) {
   for (int64_t v = next_commit; v <= target; ++v) {
     STRATA_ASSIGN_OR_RETURN(std::vector<Action> actions, store.ReadCommit(v));
     replay.in_commit_timestamp.reset();
@@ -241,10 +255,39 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::Load(const LogStore& store,
     snap->timestamp_ = *ict;
   } else if (listing.commits.count(target)) {
     snap->timestamp_ = FileTimeMillis(listing.commits.at(target));
-  } else if (used_checkpoint && !candidates.empty()) {
-    snap->timestamp_ = FileTimeMillis(candidates.front()->paths.front());
+  } else if (!checkpoint_file.empty()) {
+    snap->timestamp_ = FileTimeMillis(checkpoint_file);
   }
   return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::Update(
+    const std::shared_ptr<const Snapshot>& base, const LogStore& store,
+    const std::shared_ptr<duck::Database>& db) {
+  if (!base) return Load(store, db, std::nullopt);
+  if (!store.LogExists()) return NotFound("no Delta log at " + store.log_dir());
+  STRATA_ASSIGN_OR_RETURN(LogListing listing, store.List());
+  std::optional<int64_t> latest = listing.LatestVersion();
+  if (!latest || *latest < base->version()) return Load(store, db, std::nullopt);
+  if (*latest == base->version()) return base;
+  for (int64_t v = base->version() + 1; v <= *latest; ++v) {
+    if (!listing.commits.count(v)) return Load(store, db, std::nullopt);
+  }
+  Replay replay;
+  replay.table_path = base->table_path_;
+  replay.protocol = base->protocol_;
+  replay.metadata = base->metadata_;
+  replay.txns = base->txns_;
+  replay.domains = base->domains_;
+  replay.adds.reserve(base->files_.size());
+  for (const auto& f : base->files_) {
+    replay.adds.emplace(FileKey(replay.table_path, f.path, f.deletion_vector), f);
+  }
+  for (const auto& r : base->tombstones_) {
+    replay.removes.emplace(FileKey(replay.table_path, r.path, r.deletion_vector), r);
+  }
+  return Finish(store, listing, replay, base->version() + 1, *latest, base->checkpoint_version_,
+                "");
 }
 
 }  // namespace strata::delta

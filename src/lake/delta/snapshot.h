@@ -37,6 +37,13 @@ class Snapshot {
                                                       const std::shared_ptr<duck::Database>& db,
                                                       std::optional<int64_t> version);
 
+  // The latest snapshot, built from `base` by replaying only the commits after it when they are
+  // all present (else a full Load). Returns `base` itself when nothing was committed since.
+  // Same errors as Load.
+  static Result<std::shared_ptr<const Snapshot>> Update(const std::shared_ptr<const Snapshot>& base,
+                                                        const LogStore& store,
+                                                        const std::shared_ptr<duck::Database>& db);
+
   int64_t version() const { return version_; }
   const std::string& table_path() const { return table_path_; }
   const Protocol& protocol() const { return protocol_; }
@@ -75,7 +82,14 @@ class Snapshot {
   size_t num_files_with_deletion_vectors() const;
 
  private:
+  struct Replay;
   Snapshot() = default;
+  // Applies commits [first_commit, target] to `replay` and builds the snapshot.
+  static Result<std::shared_ptr<const Snapshot>> Finish(const LogStore& store,
+                                                        const LogListing& listing, Replay& replay,
+                                                        int64_t first_commit, int64_t target,
+                                                        std::optional<int64_t> checkpoint_version,
+                                                        const std::string& checkpoint_file);
 
   std::string table_path_;
   int64_t version_ = -1;

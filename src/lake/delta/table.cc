@@ -157,7 +157,17 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateIfNotExists(
 }
 
 Result<std::shared_ptr<const Snapshot>> DeltaTable::LatestSnapshot() const {
-  return Snapshot::Load(store_, duck_, std::nullopt);
+  std::shared_ptr<const Snapshot> base;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    base = latest_cache_;
+  }
+  auto snap = Snapshot::Update(base, store_, duck_);
+  if (snap.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!latest_cache_ || (*snap)->version() >= latest_cache_->version()) latest_cache_ = *snap;
+  }
+  return snap;
 }
 
 Result<std::shared_ptr<const Snapshot>> DeltaTable::SnapshotAt(int64_t version) const {

@@ -57,6 +57,8 @@ class DeltaTable {
   const LogStore& log_store() const { return store_; }
   const std::shared_ptr<duck::Database>& duck() const { return duck_; }
 
+  // The newest version. The last snapshot returned is cached and brought forward by replaying
+  // only the commits made since (Snapshot::Update), so polling a table is cheap.
   Result<std::shared_ptr<const Snapshot>> LatestSnapshot() const;
   Result<std::shared_ptr<const Snapshot>> SnapshotAt(int64_t version) const;
   // The newest version whose commit timestamp is <= `timestamp_ms`. Commit timestamps are
@@ -90,7 +92,8 @@ class DeltaTable {
   LogStore store_;
   std::shared_ptr<duck::Database> duck_;
   mutable std::mutex mu_;
-  Status last_checkpoint_status_;  // guarded by mu_
+  Status last_checkpoint_status_;                         // guarded by mu_
+  mutable std::shared_ptr<const Snapshot> latest_cache_;  // guarded by mu_
 };
 
 // A set of changes committed atomically as the next version. Built by one thread (not
