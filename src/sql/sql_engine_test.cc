@@ -346,6 +346,29 @@ TEST_F(SqlEngineTest, ReadOnlyRefusesHostileStatements) {
   EXPECT_EQ(ok->rows[0][0].value_or(""), "1055");
 }
 
+TEST_F(SqlEngineTest, ReadOnlyAcceptsQueryForms) {
+  auto engine = OpenEngine(/*restrict=*/true);
+  ASSERT_TRUE(engine->RegisterTable("catalog.streaming.gold_events_per_minute", SeedGold()).ok());
+  for (const char* sql : {
+           "SELECT 1",
+           "  -- a comment first\n/* and another */ (SELECT 1)",
+           "WITH x AS (SELECT 1 AS a) SELECT a FROM x",
+           "FROM catalog.streaming.gold_events_per_minute LIMIT 1",
+           "VALUES (1), (2)",
+           "DESCRIBE catalog.streaming.gold_events_per_minute",
+           "SHOW TABLES",
+           "SUMMARIZE catalog.streaming.gold_events_per_minute",
+           "SELECT * FROM duckdb_views() WHERE NOT internal",
+           // PIVOT with an explicit IN list is one SELECT; without one DuckDB first runs a
+           // CREATE TYPE, which read-only mode refuses.
+           "PIVOT catalog.streaming.gold_events_per_minute ON event_type IN ('click', "
+           "'page_view') USING sum(event_count) GROUP BY window_start",
+       }) {
+    auto r = engine->Execute(sql);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+  }
+}
+
 TEST_F(SqlEngineTest, RestrictedEngineRefusesTablesOutsideAllowedDirectories) {
   SqlEngineOptions opts;
   opts.restrict_file_access = true;
