@@ -187,9 +187,11 @@ Status KafkaReader::ReadRange(const std::string& topic, const std::vector<Partit
     rd_kafka_topic_partition_list_destroy(assignment);
     return Status::OK();
   }
-  rd_kafka_resp_err_t err = rd_kafka_assign(rk_, assignment);
-  // A pause from an earlier call sticks to the partition: lift it.
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = rd_kafka_resume_partitions(rk_, assignment);
+  // A pause from an earlier call sticks to the partition. Lift it before assigning: the
+  // fetch start that assign() sends then wakes the broker thread with the partition fetchable
+  // (a resume sent after it would only be noticed at the broker thread's next idle wakeup).
+  rd_kafka_resp_err_t err = rd_kafka_resume_partitions(rk_, assignment);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = rd_kafka_assign(rk_, assignment);
   rd_kafka_topic_partition_list_destroy(assignment);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Internal("Kafka read of " + topic + ": assign failed: " + rd_kafka_err2str(err));
@@ -203,7 +205,17 @@ Status KafkaReader::ReadRange(const std::string& topic, const std::vector<Partit
     int wait_ms = static_cast<int>(std::min<int64_t>(
         kMaxWaitMs,
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
-    ssize_t n = rd_kafka_consume_batch_queue(queue_, wait_ms, msgs_.data(), msgs_.size());
+    // consume_batch_queue waits for a full batch or the whole timeout, so only drain what is
+    // ready with it, and block for the first message alone.
+    ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, msgs_.data(), msgs_.size());
+    if (n == 0) {
+      rd_kafka_message_t* first = rd_kafka_consume_queue(queue_, wait_ms);
+      if (first != nullptr) {
+        msgs_[0] = first;
+        ssize_t more = rd_kafka_consume_batch_queue(queue_, 0, msgs_.data() + 1, msgs_.size() - 1);
+        n = 1 + std::max<ssize_t>(more, 0);
+      }
+    }
     rd_kafka_poll(rk_, 0);  // serves error_cb
     if (n <= 0) continue;
     records_.clear();
