@@ -149,9 +149,12 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
 int Run(int argc, char** argv) {
   size_t rows = 1000000;
   bool quick = false;
+  std::string only;  // run one section: codecs, levels, rowgroups, order, appender, read
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0)
       quick = true;
+    else if (std::strncmp(argv[i], "--only=", 7) == 0)
+      only = argv[i] + 7;
     else
       rows = std::strtoull(argv[i], nullptr, 10);
   }
@@ -192,7 +195,9 @@ int Run(int argc, char** argv) {
                 rows / s, rows / cpu, info->size_bytes / 1e6, s);
     std::fflush(stdout);
   };
+  auto section = [&](const char* name) { return only.empty() || only == name; };
   for (ParquetCodec codec : codecs) {
+    if (!section("codecs")) break;
     for (int64_t rg : group_sizes) {
       for (bool dict : {true, false}) {
         if (quick && !dict) continue;
@@ -207,18 +212,27 @@ int Run(int argc, char** argv) {
         }
       }
     }
-    if (codec == ParquetCodec::kZstd && !quick) {
-      for (int level : {1, 3, 9}) {
-        ParquetWriteOptions opts;
-        opts.codec = codec;
-        opts.compression_level = level;
-        opts.sync = false;
-        std::printf("zstd level %d: ", level);
-        write(opts, dir + "/w.parquet");
-      }
+  }
+  if (section("levels") && !quick) {
+    for (int level : {1, 3, 9}) {
+      ParquetWriteOptions opts;
+      opts.codec = ParquetCodec::kZstd;
+      opts.compression_level = level;
+      opts.sync = false;
+      std::printf("zstd level %d: ", level);
+      write(opts, dir + "/w.parquet");
     }
   }
-  {
+  if (section("rowgroups") && !quick) {
+    std::printf("row group sweep (snappy, dictionary on, 2 threads):\n");
+    for (int64_t rg : {16384, 32768, 65536, 122880, 262144}) {
+      ParquetWriteOptions opts;
+      opts.row_group_size = rg;
+      opts.sync = false;
+      write(opts, dir + "/w.parquet");
+    }
+  }
+  if (section("order")) {
     ParquetWriteOptions opts;
     opts.preserve_order = true;
     opts.sync = false;
@@ -229,7 +243,7 @@ int Run(int argc, char** argv) {
     write(opts, dir + "/w.parquet");
   }
 
-  {
+  if (section("appender")) {
     // For comparison: the appender path (copy the batch into a DuckDB table, then COPY it out).
     auto db = duck::Database::Open("", {{"threads", "2"}});
     if (!db.ok()) return 1;
@@ -260,6 +274,10 @@ int Run(int argc, char** argv) {
         rows / append_s, rows / total_s, rows / cpu);
   }
 
+  if (!section("read")) {
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
   auto reader = ParquetReader::Create(2);
   if (!reader.ok()) return 1;
   std::printf("\nread back (all 19 columns into a RecordBatch, 2 threads):\n");
