@@ -817,6 +817,9 @@ Result<std::unique_ptr<SqlEngine>> SqlEngine::Open(const SqlEngineOptions& optio
   STRATA_ASSIGN_OR_RETURN(e->db_, duck::Database::Open("", config));
   STRATA_ASSIGN_OR_RETURN(e->admin_, duck::Connection::Open(e->db_));
   STRATA_RETURN_IF_ERROR(e->admin_->Execute("SET GLOBAL TimeZone = 'UTC'"));
+  // Dashboards re-read the same immutable data files: keep their footers in memory (DuckDB
+  // re-validates a cached footer against the file's modification time).
+  STRATA_RETURN_IF_ERROR(e->admin_->Execute("SET GLOBAL parquet_metadata_cache = true"));
   STRATA_RETURN_IF_ERROR(RegisterHllFunctions(e->admin_->raw()));
   if (options.restrict_file_access) {
     std::string dirs = "[";

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/time_util.h"
@@ -388,6 +390,33 @@ TEST_F(SqlEngineTest, NonReadOnlyRunsScriptsAndReturnsTheLastResult) {
       "CREATE TABLE t(x INT); INSERT INTO t VALUES (1), (2); SELECT sum(x) FROM t", opts);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->rows[0][0].value_or(""), "3");
+}
+
+TEST_F(SqlEngineTest, ConcurrentQueriesAndRegistrations) {
+  auto engine = OpenEngine();
+  TableFiles seed = SeedGold();
+  ASSERT_TRUE(engine->RegisterTable("catalog.streaming.gold_events_per_minute", seed).ok());
+  TableFiles first_only = seed;
+  first_only.files.resize(1);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        auto r = engine->Execute(
+            "SELECT sum(event_count) FROM catalog.streaming.gold_events_per_minute");
+        // Either registration may be visible: all files (1055) or the first file only (35).
+        if (!r.ok() || (r->rows[0][0] != "1055" && r->rows[0][0] != "35")) ++failures;
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    Status st = engine->RegisterTable("catalog.streaming.gold_events_per_minute",
+                                      i % 2 ? seed : first_only);
+    if (!st.ok()) ++failures;
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST_F(SqlEngineTest, TimeoutInterruptsASlowQuery) {
