@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "operators/dedup.h"
 #include "operators/hyperloglog.h"
+#include "operators/session_window.h"
 #include "operators/window_aggregator.h"
 
 namespace strata {
@@ -168,6 +169,25 @@ void BM_WindowEmitFinal(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_WindowEmitFinal)->Unit(benchmark::kMillisecond);
+
+// Session windows by user_id (100 k users, 30 min gap) over 100 k-row batches.
+void BM_SessionWindow(benchmark::State& state) {
+  SessionWindowOptions o;
+  auto agg = std::move(SessionWindowAggregator::Create(o)).value();
+  std::vector<RecordBatch> batches;
+  for (int i = 0; i < 8; ++i) {
+    batches.push_back(MakeEvents(i * kBatchRows, kBatchRows, i * 10 * kSec, 10));
+  }
+  size_t rows = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    if (!agg->Process(batches[i % batches.size()], kNoWatermark).ok()) std::abort();
+    ++i;
+    rows += kBatchRows;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(rows));
+}
+BENCHMARK(BM_SessionWindow)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace strata

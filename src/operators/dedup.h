@@ -69,6 +69,13 @@ struct DedupEntry {
 // by the watermark). Restore(p, snapshot, deltas, W) rebuilds exactly the live state as of the
 // last delta given watermark W.
 //
+// Duplicates are only detected within one source partition: the design assumes a retried
+// event lands in the partition of its first copy (Kafka producer retries do; producers key
+// by a stable id). Spark would shuffle by key instead.
+//
+// State blob (state_codec framing, magic "SDDP", version 1): kind u8 (1 snapshot, 2 delta),
+// partition i32, delay_ms i64, count u64, then count x (key hash u64, expiry second u32).
+//
 // Lifecycle per micro-batch: Evict(W_batch); Process(...) for each input batch; then, when the
 // engine checkpoints, Serialize*() and MarkCheckpointed(). Not thread-safe.
 class Deduplicator {

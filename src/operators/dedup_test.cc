@@ -213,3 +213,21 @@ TEST(DedupTest, ManyKeysGrowAndStayCompact) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(DedupTest, DeltaSizeFollowsInsertsNotStateSize) {
+  auto d = Make(3'600'000);
+  std::vector<Event> big;
+  for (int i = 0; i < 20'000; ++i) big.push_back({"k" + std::to_string(i), "u", "v", kSec});
+  Dedupe(*d, big);
+  d->MarkCheckpointed();
+  const size_t empty_delta = d->SerializeDelta(0).size();
+  Dedupe(*d, {{"new1", "u", "v", kSec}, {"new2", "u", "v", kSec}, {"k5", "u", "v", kSec}});
+  EXPECT_EQ(d->SerializeDelta(0).size(), empty_delta + 2 * 12);
+  EXPECT_GT(d->SerializeSnapshot(0).size(), 20'000u * 12);
+}
+
+}  // namespace
+}  // namespace strata

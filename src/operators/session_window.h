@@ -41,6 +41,12 @@ struct SessionWindowStats {
 // Output schema: session_start timestamp, session_end timestamp, <key_column> string,
 // event_count long, is_final boolean. Rows ordered by session_start, then key.
 //
+// Windows that only touch ([a, b) and [b, c), i.e. an event exactly `gap` after the last one)
+// stay separate sessions; overlapping ones merge, also when a late-arriving event bridges two.
+//
+// State blob (state_codec framing, magic "SSES", version 1): kind u8, partition i32, gap i64,
+// count u64, then per key: key string, n u32, n x (start i64, end i64, count i64).
+//
 // State: per partition, per key (string), the open sessions as disjoint [start, end) intervals
 // with counts. SerializeSnapshot(p) writes all keys; SerializeDelta(p) the keys changed since
 // MarkCheckpointed() (whole per-key state, replacing the earlier one on restore); Restore drops

@@ -13,7 +13,8 @@ namespace strata::state_codec {
 
 // Little-endian encoding helpers shared by the operators' state blobs. Every blob is
 //   magic (4 bytes) | version (u8) | body ... | checksum (u64, HashBytes of all bytes before it)
-// so that a torn or foreign file is reported as Corruption rather than misread.
+// so that a torn or foreign file is reported as Corruption rather than misread. Strings are
+// u32 length + bytes. Integers are little-endian, signed ones two's complement.
 
 class Writer {
  public:

@@ -79,7 +79,10 @@ class WatermarkTracker {
   // kNoWatermark-like sentinel (int64 min) when the partition never had data.
   int64_t max_event_time(int32_t partition) const;
 
-  // Full state (watermark and per-partition maxima and last-data times), versioned.
+  // Full state, versioned (state_codec framing, magic "SWMK", version 1): delay_ms i64,
+  // policy u8, idle_timeout_ms i64, watermark i64, n u32, n x (partition i32,
+  // max event time i64, last data processing time i64). Processing times are restored as
+  // they were, so after a long outage partitions may count as idle at once.
   std::string Serialize() const;
   // Corruption on a bad blob; InvalidArgument if it was written with another delay or policy.
   Status Restore(std::string_view blob);

@@ -56,6 +56,12 @@ struct WindowAggregatorStats {
 // is_final boolean, [sum_<v> long, min_<v> long, max_<v> long] (null when no non-null value).
 // Rows are ordered by window_start, then key (nulls first).
 //
+// State blob (state_codec framing, magic "SWAG", version 1): kind u8 (1 snapshot, 2 delta),
+// partition i32, size i64, slide i64, offset i64, precision u8, has_key u8, has_distinct u8,
+// has_value u8, count u64, then per group: window_start i64, key_null u8, key string,
+// count i64, value_count i64, sum i64, min i64, max i64, [sketch string (docs/formats/hll.md)
+// when has_distinct].
+//
 // Lifecycle per micro-batch at watermark W (operators/watermark.h semantics):
 //   Process(batch, W) for each input batch; EmitFinal(W) (append mode) and/or EmitUpdated()
 //   (update mode); at a checkpoint SerializeSnapshot/SerializeDelta per partition, then
