@@ -28,6 +28,12 @@ Result<std::unique_ptr<KafkaReader>> KafkaReader::Create(
                                {"fetch.wait.max.ms", "10"},
                                {"enable.partition.eof", "true"},
                                {"reconnect.backoff.max.ms", "1000"},
+                               // Room to prefetch a whole micro-batch: when the consumer queue
+                               // is over these limits, librdkafka 2.0 stops fetching and only
+                               // looks again at its next idle wakeup (~1 s), which throttles a
+                               // reader whose sink is slower than the network.
+                               {"queued.min.messages", "1000000"},
+                               {"queued.max.messages.kbytes", "262144"},
                                {"log_level", "3"}},
                               config);
   props["enable.auto.commit"] = "false";

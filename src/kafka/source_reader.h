@@ -52,7 +52,8 @@ class KafkaReader {
  public:
   // Every librdkafka consumer property in `config` passes through and overrides strata's
   // defaults (fetch.wait.max.ms=10, enable.partition.eof=true, reconnect.backoff.max.ms=1000,
-  // group.id=strata-reader; the
+  // queued.min.messages=1000000, queued.max.messages.kbytes=262144 (a read may prefetch up to
+  // 256 MiB), group.id=strata-reader; the
   // group is never joined nor committed to). enable.auto.commit and auto.offset.reset are
   // forced to false/error. InvalidArgument for a property librdkafka rejects.
   static Result<std::unique_ptr<KafkaReader>> Create(
