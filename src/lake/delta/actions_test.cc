@@ -7,7 +7,7 @@
 namespace strata::delta {
 namespace {
 
-TEST(ActionsTest, AddRoundTripKeepsAllFields) {
+TEST(DeltaActionsTest, AddRoundTripKeepsAllFields) {
   AddFile a;
   a.path = "event_date=2026-11-24/part-0001%20x.parquet";
   a.partition_values = {{"event_date", "2026-11-24"}, {"country", std::nullopt}};
@@ -35,7 +35,7 @@ TEST(ActionsTest, AddRoundTripKeepsAllFields) {
   EXPECT_NE(line.find("\"country\":null"), std::string::npos) << line;
 }
 
-TEST(ActionsTest, MetadataProtocolTxnRoundTrip) {
+TEST(DeltaActionsTest, MetadataProtocolTxnRoundTrip) {
   Metadata m;
   m.id = "id-1";
   m.name = "events";
@@ -65,7 +65,7 @@ TEST(ActionsTest, MetadataProtocolTxnRoundTrip) {
   EXPECT_EQ(std::get<Txn>(*pt).version, 9);
 }
 
-TEST(ActionsTest, CommitInfoIsFreeForm) {
+TEST(DeltaActionsTest, CommitInfoIsFreeForm) {
   auto a = ParseAction(
       R"({"commitInfo":{"timestamp":5,"operation":"WRITE","operationParameters":{"mode":"Append","n":3},"anything":{"nested":[1,2]},"engineInfo":"x"}})",
       "c.json", 4);
@@ -78,7 +78,7 @@ TEST(ActionsTest, CommitInfoIsFreeForm) {
   EXPECT_NE(c.raw.find("\"nested\":[1,2]"), std::string::npos);
 }
 
-TEST(ActionsTest, KnownNonStateActionsParse) {
+TEST(DeltaActionsTest, KnownNonStateActionsParse) {
   EXPECT_TRUE(std::holds_alternative<AddCdcFile>(*ParseAction(
       R"({"cdc":{"path":"_change_data/x.parquet","partitionValues":{},"size":3,"dataChange":false}})",
       "f", 1)));
@@ -88,7 +88,7 @@ TEST(ActionsTest, KnownNonStateActionsParse) {
       R"({"sidecar":{"path":"a.parquet","sizeInBytes":1,"modificationTime":2}})", "f", 1)));
 }
 
-TEST(ActionsTest, UnknownActionIsCorruptionNamingFileAndVersion) {
+TEST(DeltaActionsTest, UnknownActionIsCorruptionNamingFileAndVersion) {
   auto a = ParseAction(R"({"frobnicate":{"x":1}})", "_delta_log/00000000000000000003.json", 3);
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), StatusCode::kCorruption);
@@ -97,7 +97,7 @@ TEST(ActionsTest, UnknownActionIsCorruptionNamingFileAndVersion) {
   EXPECT_NE(a.status().message().find("version 3"), std::string::npos);
 }
 
-TEST(ActionsTest, TruncatedLineIsCorruptionWithLineNumber) {
+TEST(DeltaActionsTest, TruncatedLineIsCorruptionWithLineNumber) {
   std::string content = SerializeAction(Txn{"a", 1, 1}) + "\n" + R"({"add":{"path":"x","si)";
   auto r = ParseActions(content, "/t/_delta_log/00000000000000000007.json", 7);
   ASSERT_FALSE(r.ok());
@@ -106,13 +106,13 @@ TEST(ActionsTest, TruncatedLineIsCorruptionWithLineNumber) {
   EXPECT_NE(r.status().message().find("line 2"), std::string::npos);
 }
 
-TEST(ActionsTest, AddWithoutPathIsCorruption) {
+TEST(DeltaActionsTest, AddWithoutPathIsCorruption) {
   auto a = ParseAction(R"({"add":{"size":3}})", "f.json", 2);
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), StatusCode::kCorruption);
 }
 
-TEST(ActionsTest, SerializedCommitIsOneActionPerLine) {
+TEST(DeltaActionsTest, SerializedCommitIsOneActionPerLine) {
   std::vector<Action> actions = {CommitInfo{}, testing::MakeAdd("a.parquet"),
                                  testing::MakeAdd("b.parquet")};
   std::string s = SerializeActions(actions);

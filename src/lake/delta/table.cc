@@ -273,7 +273,9 @@ Status DeltaTable::last_checkpoint_status() const {
 void DeltaTable::MaybeCheckpoint(int64_t version, int64_t interval) {
   if (version <= 0 || interval <= 0 || version % interval != 0) return;
   Status st;
-  auto snap = SnapshotAt(version);
+  // Usually the cached latest snapshot brought forward by this very commit.
+  auto snap = LatestSnapshot();
+  if (snap.ok() && (*snap)->version() != version) snap = SnapshotAt(version);
   if (!snap.ok()) {
     st = snap.status();
   } else {
