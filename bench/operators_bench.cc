@@ -131,6 +131,38 @@ void BM_DedupProcess(benchmark::State& state) {
 }
 BENCHMARK(BM_DedupProcess)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
 
+// Steady state: each iteration is one micro-batch of 100 k new keys 10 s of event time later,
+// with the watermark 10 min behind, so about as many keys expire as arrive (~12 M-key state
+// once warm: 2 x delay x 10 k keys/s of event time). Includes Evict's sweeps.
+void BM_DedupSteadyState(benchmark::State& state) {
+  auto dedup = std::move(Deduplicator::Create({10 * 60 * 1000, true})).value();
+  std::vector<uint32_t> keep;
+  uint64_t next_id = 0;
+  int64_t t = 0;
+  auto step = [&](bool timed) {
+    if (timed) state.PauseTiming();
+    RecordBatch b = MakeEvents(next_id, kBatchRows, t, 10, 10);
+    next_id += kBatchRows;
+    keep.clear();
+    if (timed) state.ResumeTiming();
+    dedup->Evict(t - 10 * 60 * kSec);
+    if (!dedup->Process(b, "event_id", "event_time", "partition", &keep).ok()) std::abort();
+    dedup->MarkCheckpointed();
+    t += 10 * kSec;
+  };
+  for (int i = 0; i < 150; ++i) step(false);
+  size_t rows = 0;
+  for (auto _ : state) {
+    step(true);
+    rows += kBatchRows;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(rows));
+  const DedupStats s = dedup->stats();
+  state.counters["keys"] = static_cast<double>(s.keys);
+  state.counters["bytes_per_key"] = static_cast<double>(s.bytes) / static_cast<double>(s.keys);
+}
+BENCHMARK(BM_DedupSteadyState)->Unit(benchmark::kMillisecond);
+
 // Window aggregation of 100 k-row batches: range(0) = 0 tumbling 1 min by event_type,
 // 1 = sliding 10 min / 1 min by event_type (10 windows per row), 2 = global tumbling 1 min.
 void BM_WindowAggregate(benchmark::State& state) {
