@@ -1,0 +1,181 @@
+// End-to-end drain: preloads N generated events into the embedded Kafka cluster, then runs the
+// bronze, silver and gold queries with available-now triggers (in that order, each reading the
+// table the previous one wrote) and reports events/s per layer and end to end, CPU seconds per
+// million events and peak memory.
+//   drain_bench [--events N] [--partitions P] [--max-offsets-per-trigger M] [--keep DIR]
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "core/time_util.h"
+#include "event/generator.h"
+#include "kafka/embedded_cluster.h"
+#include "kafka/producer.h"
+#include "kafka/source_reader.h"
+#include "pipeline/pipeline.h"
+
+namespace strata {
+namespace {
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+long PeakRssMb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024;
+}
+
+// Wall and CPU time from each query's start to its end, and its input rows.
+class Timing : public QueryListener {
+ public:
+  struct Span {
+    int64_t start_ns = 0, end_ns = 0;
+    double cpu_start = 0, cpu_end = 0;
+    int64_t rows = 0, batches = 0;
+  };
+  void OnQueryStarted(const std::string&, const std::string&, const std::string& name) override {
+    std::lock_guard<std::mutex> l(mu_);
+    spans_[name].start_ns = MonotonicNanos();
+    spans_[name].cpu_start = CpuSeconds();
+  }
+  void OnQueryProgress(const QueryProgress& p) override {
+    if (std::getenv("STRATA_BENCH_VERBOSE")) std::fprintf(stderr, "%s\n", p.ToJson().c_str());
+    std::lock_guard<std::mutex> l(mu_);
+    spans_[p.name].rows += p.num_input_rows;
+    spans_[p.name].batches += 1;
+  }
+  void OnQueryTerminated(const std::string&, const std::string& name, const Status&) override {
+    std::lock_guard<std::mutex> l(mu_);
+    spans_[name].end_ns = MonotonicNanos();
+    spans_[name].cpu_end = CpuSeconds();
+  }
+  std::map<std::string, Span> spans() {
+    std::lock_guard<std::mutex> l(mu_);
+    return spans_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Span> spans_;
+};
+
+int Main(int argc, char** argv) {
+  int64_t events = 1'000'000;
+  int partitions = 48;
+  int64_t max_offsets = 500'000;
+  std::string keep;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--events")) events = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--partitions")) partitions = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--max-offsets-per-trigger")) max_offsets = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--keep")) keep = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (const char* env = std::getenv("STRATA_BENCH_EVENTS")) events = std::atoll(env);
+
+  auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", partitions}}, 1});
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "%s\n", cluster.status().ToString().c_str());
+    return 1;
+  }
+  // Preload with the generator (1% duplicates, some invalid and late records).
+  {
+    auto producer = Producer::Create((*cluster)->bootstrap_servers(),
+                                     {{"compression.type", "lz4"}, {"linger.ms", "50"},
+                                      {"batch.num.messages", "10000"}});
+    if (!producer.ok()) return 1;
+    GeneratorOptions g;
+    g.seed = 1;
+    g.simulated_start_ms = NowMillis() - 3'600'000;
+    g.simulated_rate = 200'000;
+    g.duplicate_fraction = 0.01;
+    g.late_fraction = 0.002;
+    g.malformed_fraction = 0.001;
+    g.unknown_type_fraction = 0.001;
+    g.missing_field_fraction = 0.001;
+    TrafficGenerator gen(g);
+    GeneratedRecord rec;
+    int64_t t0 = MonotonicNanos();
+    for (int64_t i = 0; i < events; ++i) {
+      gen.Next(rec);
+      if (!(*producer)->Produce("clickstream-events", rec.key, rec.value).ok()) return 1;
+    }
+    if (!(*producer)->Flush(std::chrono::seconds(120)).ok()) return 1;
+    std::printf("preloaded %lld events into %d partitions in %.1f s\n",
+                static_cast<long long>(events), partitions, (MonotonicNanos() - t0) / 1e9);
+  }
+  // The mock cluster's retention must not have deleted anything.
+  {
+    auto reader = KafkaReader::Create((*cluster)->bootstrap_servers());
+    std::vector<int32_t> ps;
+    for (int i = 0; i < partitions; ++i) ps.push_back(i);
+    auto wm = (*reader)->Watermarks("clickstream-events", ps, std::chrono::seconds(10));
+    if (!wm.ok()) return 1;
+    for (const auto& w : *wm) {
+      if (w.low != 0) {
+        std::fprintf(stderr, "retention deleted data in partition %d: use more partitions\n",
+                     w.partition);
+        return 1;
+      }
+    }
+  }
+
+  std::string dir = keep.empty() ? (std::filesystem::temp_directory_path() /
+                                     ("strata_drain_" + std::to_string(::getpid())))
+                                       .string()
+                                 : keep;
+  std::filesystem::remove_all(dir);
+  auto config = ParsePipelineConfig("[pipeline]\ndata_dir = \"" + dir +
+                                    "\"\n[source]\nstartingOffsets = \"earliest\"\n"
+                                    "maxOffsetsPerTrigger = " + std::to_string(max_offsets) + "\n");
+  if (!config.ok()) return 1;
+  config->source.kafka["bootstrap.servers"] = (*cluster)->bootstrap_servers();
+  auto timing = std::make_shared<Timing>();
+  auto pipeline = Pipeline::Create(*config, {true, timing});
+  if (!pipeline.ok()) {
+    std::fprintf(stderr, "%s\n", pipeline.status().ToString().c_str());
+    return 1;
+  }
+  double cpu0 = CpuSeconds();
+  int64_t t0 = MonotonicNanos();
+  Status st = (*pipeline)->RunAvailableNow();
+  double total_s = (MonotonicNanos() - t0) / 1e9;
+  double cpu = CpuSeconds() - cpu0;
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    return 1;
+  }
+  std::printf("\n%-26s %12s %8s %10s %14s %12s\n", "layer", "input rows", "batches", "seconds",
+              "rows/s", "cpu s/M rows");
+  for (const char* name : {"bronze_clickstream", "silver_clickstream", "gold_events_per_minute"}) {
+    auto s = timing->spans()[name];
+    double secs = (s.end_ns - s.start_ns) / 1e9;
+    std::printf("%-26s %12lld %8lld %10.2f %14.0f %12.2f\n", name, static_cast<long long>(s.rows),
+                static_cast<long long>(s.batches), secs, secs > 0 ? s.rows / secs : 0.0,
+                s.rows > 0 ? (s.cpu_end - s.cpu_start) / (s.rows / 1e6) : 0.0);
+  }
+  std::printf("%-26s %12lld %8s %10.2f %14.0f %12.2f\n", "end to end (sequential)",
+              static_cast<long long>(events), "", total_s, events / total_s, cpu / (events / 1e6));
+  std::printf("peak RSS: %ld MiB\n", PeakRssMb());
+  pipeline->reset();
+  if (keep.empty()) std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace strata
+
+int main(int argc, char** argv) { return strata::Main(argc, argv); }
