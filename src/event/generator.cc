@@ -381,9 +381,16 @@ Result<ProduceStats> RunProducer(const ProduceOptions& options, std::atomic<bool
   if (options.topic.empty()) return InvalidArgument("produce: topic must be set");
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Producer> producer,
                           Producer::Create(options.bootstrap, options.kafka_config));
+  producer->set_cancel_flag(&stop);
   TrafficGenerator generator(options.generator);
   GeneratedRecord record;
   ProduceStats stats;
+  auto publish = [&] {
+    if (options.counters == nullptr) return;
+    options.counters->produced.store(stats.produced, std::memory_order_relaxed);
+    options.counters->delivered.store(producer->delivered(), std::memory_order_relaxed);
+    options.counters->delivery_errors.store(producer->delivery_errors(), std::memory_order_relaxed);
+  };
   const double burst = std::max(1.0, options.rate / 100.0);  // at most 10 ms worth at once
   double tokens = 0;
   const int64_t start_ns = MonotonicNanos();
@@ -403,13 +410,18 @@ Result<ProduceStats> RunProducer(const ProduceOptions& options, std::atomic<bool
     while (tokens >= 1.0) {
       if (options.max_records > 0 && stats.produced >= options.max_records) break;
       generator.Next(record);
-      STRATA_RETURN_IF_ERROR(producer->Produce(options.topic, record.key, record.value));
+      Status st = producer->Produce(options.topic, record.key, record.value);
+      if (st.code() == StatusCode::kCancelled) break;
+      STRATA_RETURN_IF_ERROR(st);
       ++stats.produced;
       ++stats.by_kind[static_cast<int>(record.kind)];
       tokens -= 1.0;
     }
+    publish();
   }
-  STRATA_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
+  Status flushed = producer->Flush(std::chrono::seconds(30));
+  publish();
+  STRATA_RETURN_IF_ERROR(flushed);
   stats.elapsed_s = static_cast<double>(MonotonicNanos() - start_ns) * 1e-9;
   stats.delivered = producer->delivered();
   stats.delivery_errors = producer->delivery_errors();

@@ -99,6 +99,14 @@ class TrafficGenerator {
   size_t recent_size_ = 0;
 };
 
+// Live counters of a running RunProducer, readable from any thread (e.g. a CLI printing
+// progress). Owned by the caller.
+struct ProduceCounters {
+  std::atomic<uint64_t> produced{0};
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> delivery_errors{0};
+};
+
 struct ProduceOptions {
   std::string bootstrap;
   std::string topic = "clickstream-events";
@@ -107,6 +115,7 @@ struct ProduceOptions {
   uint64_t max_records = 0;  // 0 = no limit
   GeneratorOptions generator;
   std::map<std::string, std::string> kafka_config;  // passthrough to the Producer
+  ProduceCounters* counters = nullptr;              // optional, updated about every 1 ms
 };
 
 struct ProduceStats {
@@ -120,8 +129,10 @@ struct ProduceStats {
 // Produces generated records to Kafka at `rate` (a token bucket refilled every ~1 ms, so the
 // flow is smooth rather than bursty) until `duration_s`, `max_records` or `stop` becomes true,
 // then flushes. Prints nothing. Errors: InvalidArgument for bad options or Kafka config,
-// Unavailable when the records cannot be flushed within 30 s (the stats are lost then; the
-// message says how many were still in flight).
+// Unavailable when the records cannot be flushed within 30 s (the message says how many were
+// still in flight; `counters` still hold the counts). Setting `stop` also ends a wait for room
+// in the local queue (e.g. while the brokers are down); the records still queued are then
+// given the same 30 s flush.
 Result<ProduceStats> RunProducer(const ProduceOptions& options, std::atomic<bool>& stop);
 
 }  // namespace strata

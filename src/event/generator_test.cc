@@ -182,10 +182,14 @@ TEST(GeneratorTest, RunProducerDeliversToKafka) {
   o.max_records = 3000;
   o.generator = Sim(5);
   o.generator.malformed_fraction = 0.1;
+  ProduceCounters counters;
+  o.counters = &counters;
   std::atomic<bool> stop{false};
   auto stats = RunProducer(o, stop);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->produced, 3000u);
+  EXPECT_EQ(counters.produced.load(), 3000u);
+  EXPECT_EQ(counters.delivered.load(), 3000u);
   EXPECT_EQ(stats->delivered, 3000u);
   EXPECT_EQ(stats->delivery_errors, 0u);
   EXPECT_GT(stats->by_kind[static_cast<int>(RecordKind::kMalformed)], 150u);

@@ -89,6 +89,10 @@ Status Producer::Produce(std::string_view topic, std::string_view key, std::stri
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) {
+        return Cancelled("Kafka produce to " + std::string(topic) + " at " + bootstrap_ +
+                         ": cancelled while the local queue was full");
+      }
       rd_kafka_poll(rk_, 5);
       continue;
     }

@@ -33,11 +33,15 @@ class Producer {
 
   // Enqueues one record (the bytes are copied) and returns without waiting for the broker.
   // When librdkafka's local queue is full it serves delivery reports and retries until there
-  // is room. `partition` -1 lets the partitioner choose from the key. Errors that retrying
-  // cannot fix (unknown topic, record too large) are returned; broker-side failures surface
-  // later in delivery_errors().
+  // is room, or returns Cancelled once the flag given to set_cancel_flag() is true. `partition` -1
+  // lets the partitioner choose from the key. Errors that retrying cannot fix (unknown topic,
+  // record too large) are returned; broker-side failures surface later in delivery_errors().
   Status Produce(std::string_view topic, std::string_view key, std::string_view value,
                  int32_t partition = -1);
+
+  // A flag (owned by the caller, outliving the producer) that stops Produce() from waiting for
+  // queue room; nullptr to clear.
+  void set_cancel_flag(const std::atomic<bool>* cancel) { cancel_ = cancel; }
 
   // Serves delivery reports without blocking. Produce() does this now and then by itself.
   void Poll();
@@ -65,6 +69,7 @@ class Producer {
   std::atomic<uint64_t> delivery_errors_{0};
   std::atomic<uint64_t> produced_since_poll_{0};
   std::atomic<int> last_error_code_{0};
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace strata
