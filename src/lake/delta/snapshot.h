@@ -55,6 +55,12 @@ class Snapshot {
   const std::map<std::string, Txn>& txns() const { return txns_; }
   // Latest committed version of a streaming application id, if any.
   std::optional<int64_t> TxnVersion(const std::string& app_id) const;
+  // True when `app_id` has already committed `version` or a later one: a streaming sink skips
+  // such a batch (idempotent replay after a restart).
+  bool IsTxnCommitted(const std::string& app_id, int64_t version) const {
+    auto v = TxnVersion(app_id);
+    return v && *v >= version;
+  }
   // Active (not removed) domain metadata by domain.
   const std::map<std::string, DomainMetadata>& domain_metadata() const { return domains_; }
 

@@ -146,9 +146,46 @@ TEST(DeltaTableTest, TxnIdempotence) {
   ASSERT_OK_AND_ASSIGN(auto snap, table->LatestSnapshot());
   EXPECT_EQ(snap->TxnVersion("sink-1"), 2);
   EXPECT_EQ(snap->TxnVersion("other"), std::nullopt);
-  EXPECT_TRUE(snap->TxnVersion("sink-1") >= 1);
+  EXPECT_TRUE(snap->IsTxnCommitted("sink-1", 1));
+  EXPECT_TRUE(snap->IsTxnCommitted("sink-1", 2));
+  EXPECT_FALSE(snap->IsTxnCommitted("sink-1", 3));
+  EXPECT_FALSE(snap->IsTxnCommitted("other", 0));
   EXPECT_EQ(snap->files().size(), 3u);
   EXPECT_EQ(snap->version(), 3);
+}
+
+TEST(DeltaTableTest, LatestSnapshotIsUpdatedIncrementally) {
+  TempDir dir;
+  auto table = Create(dir.path());
+  CommitAdds(*table, {"a.parquet", "b.parquet"});
+  ASSERT_OK_AND_ASSIGN(auto first, table->LatestSnapshot());
+  ASSERT_OK_AND_ASSIGN(auto again, table->LatestSnapshot());
+  EXPECT_EQ(first.get(), again.get());  // nothing committed: the cached snapshot itself
+  // Another writer (a separate table object) removes a file, changes metadata, sets a txn.
+  ASSERT_OK_AND_ASSIGN(auto other, DeltaTable::Open(dir.path()));
+  ASSERT_OK_AND_ASSIGN(auto txn, other->StartTransaction());
+  RemoveFile r;
+  r.path = "a.parquet";
+  txn->RemoveFile(r);
+  txn->SetTxn("app", 4);
+  Metadata m = first->metadata();
+  m.configuration["delta.checkpointInterval"] = "100";
+  txn->SetMetadata(m);
+  ASSERT_OK(txn->Commit().status());
+  CommitAdds(*other, {"c.parquet"});
+  ASSERT_OK_AND_ASSIGN(auto updated, table->LatestSnapshot());
+  ASSERT_OK_AND_ASSIGN(auto fresh_table, DeltaTable::Open(dir.path()));
+  ASSERT_OK_AND_ASSIGN(auto full, fresh_table->LatestSnapshot());
+  EXPECT_EQ(updated->version(), 3);
+  EXPECT_EQ(full->version(), 3);
+  ASSERT_EQ(updated->files().size(), full->files().size());
+  for (size_t i = 0; i < full->files().size(); ++i) {
+    EXPECT_EQ(updated->files()[i].path, full->files()[i].path);
+  }
+  EXPECT_EQ(updated->tombstones().size(), 1u);
+  EXPECT_EQ(updated->TxnVersion("app"), 4);
+  EXPECT_EQ(updated->checkpoint_interval(), 100);
+  EXPECT_EQ(updated->metadata().configuration, full->metadata().configuration);
 }
 
 TEST(DeltaTableTest, TimeTravelByVersionAndTimestamp) {
