@@ -283,12 +283,6 @@ TEST(ProducerTest, RejectsUnknownProperty) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
 
-}  // namespace
-}  // namespace strata
-
-namespace strata {
-namespace {
-
 TEST_F(SourceReaderTest, BrokersDownIsUnavailableThenTheSameReaderRecovers) {
   auto marks = reader_->Watermarks(kTopic, {0, 1, 2}, seconds(10));
   ASSERT_TRUE(marks.ok());
@@ -323,6 +317,34 @@ TEST_F(SourceReaderTest, RetriableFetchErrorsDoNotChangeTheRows) {
   Status st = reader_->ReadRange(kTopic, plan, noisy, steady_clock::now() + seconds(60));
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(Sorted(noisy.rows), Sorted(clean.rows));
+}
+
+class FailingSink : public RecordSink {
+ public:
+  Status OnRecords(std::string_view topic, const KafkaRecord*, size_t n) override {
+    calls++;
+    return IOError("sink for " + std::string(topic) + " is full");
+  }
+  int calls = 0;
+};
+
+TEST_F(SourceReaderTest, SinkErrorsStopTheReadAndTheReaderStaysUsable) {
+  auto marks = reader_->Watermarks(kTopic, {0, 1}, seconds(10));
+  ASSERT_TRUE(marks.ok());
+  std::vector<PartitionRange> plan;
+  size_t expected = 0;
+  for (const auto& w : *marks) {
+    plan.push_back({w.partition, 0, w.high});
+    expected += w.high;
+  }
+  FailingSink failing;
+  Status st = reader_->ReadRange(kTopic, plan, failing, steady_clock::now() + seconds(30));
+  EXPECT_EQ(st.code(), StatusCode::kIOError);
+  EXPECT_EQ(failing.calls, 1);
+  CollectingSink ok;
+  st = reader_->ReadRange(kTopic, plan, ok, steady_clock::now() + seconds(30));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(ok.rows.size(), expected);
 }
 
 }  // namespace
