@@ -48,6 +48,7 @@ int LookupField(std::string_view key) {
   return -1;
 }
 
+constexpr size_t kInitialValueCapacity = 64 * 1024;
 constexpr int64_t kMillisPerDay = 86400000;
 int32_t DaysFromMillis(int64_t ms) {
   int64_t d = ms / kMillisPerDay;
@@ -79,18 +80,30 @@ struct BronzeBatchBuilder::Parser {
 };
 
 BronzeBatchBuilder::BronzeBatchBuilder()
-    : parser_(std::make_unique<Parser>()), batch_(BronzeSchema()) {}
+    : parser_(std::make_unique<Parser>()), batch_(BronzeSchema()) {
+  // Room for typical events up front, so that only unusually large values make these grow.
+  const simdjson::error_code err = parser_->parser.allocate(kInitialValueCapacity);
+  (void)err;  // if this fails, iterate() allocates (and reports) per value later
+  parser_->padded.resize(kInitialValueCapacity + simdjson::SIMDJSON_PADDING);
+  parser_->error.reserve(128);
+}
 
 BronzeBatchBuilder::~BronzeBatchBuilder() = default;
 
 void BronzeBatchBuilder::Reserve(size_t rows, size_t value_bytes) {
   batch_.Reserve(rows);
-  // Most of a value's bytes land in the event string columns; spread the estimate.
-  for (int c : {bronze::kEventId, bronze::kUserId, bronze::kSessionId, bronze::kEventType,
-                bronze::kPageUrl, bronze::kReferrer, bronze::kDeviceType, bronze::kCountry,
-                bronze::kProperties, bronze::kKafkaKey, bronze::kKafkaTopic}) {
-    batch_.column(c).Reserve(rows, value_bytes / 6);
-  }
+  // Where a typical event's bytes land; generous, so that a batch of typical events never
+  // reallocates (fixed-width columns were sized by batch_.Reserve).
+  const size_t r = rows;
+  const std::pair<int, size_t> estimates[] = {
+      {bronze::kKafkaKey, r * 24},   {bronze::kEventId, r * 40},
+      {bronze::kUserId, r * 24},     {bronze::kSessionId, r * 24},
+      {bronze::kEventType, r * 16},  {bronze::kPageUrl, value_bytes / 4 + r * 16},
+      {bronze::kReferrer, r * 32},   {bronze::kDeviceType, r * 12},
+      {bronze::kCountry, r * 4},     {bronze::kProperties, value_bytes / 3 + r * 16},
+      {bronze::kKafkaTopic, r * 32}, {bronze::kRawValue, value_bytes / 8},
+      {bronze::kParseError, r * 8}};
+  for (const auto& [column, bytes] : estimates) batch_.column(column).Reserve(rows, bytes);
 }
 
 void BronzeBatchBuilder::ParseValue(std::string_view value) {
@@ -246,9 +259,14 @@ Status BronzeBatchBuilder::OnRecords(std::string_view topic, const KafkaRecord* 
 
 RecordBatch BronzeBatchBuilder::Finish() {
   const size_t rows = batch_.num_rows();
+  size_t chars[bronze::kNumColumns];
+  for (int c = 0; c < bronze::kNumColumns; ++c) chars[c] = batch_.column(c).chars_size();
   RecordBatch out = std::move(batch_);
   batch_ = RecordBatch(BronzeSchema());
-  if (rows > 0) batch_.Reserve(rows);
+  // The next batch gets the room this one needed, so same-sized batches never reallocate.
+  if (rows > 0) {
+    for (int c = 0; c < bronze::kNumColumns; ++c) batch_.column(c).Reserve(rows, chars[c]);
+  }
   error_rows_ = 0;
   unknown_fields_ = 0;
   if (!ingestion_is_set_) ingestion_micros_ = -1;

@@ -52,6 +52,9 @@ class BronzeBatchBuilder : public RecordSink {
     unknown_field_hook_ = std::move(hook);
   }
 
+  // Makes room for `rows` more typical events totalling about `value_bytes` of values. After
+  // Finish() the builder reserves what the finished batch used, so this is only needed for the
+  // first batch or a larger one.
   void Reserve(size_t rows, size_t value_bytes);
 
   // Appends one row for `record` read from `topic`.
