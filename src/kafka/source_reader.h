@@ -83,6 +83,9 @@ class KafkaReader {
   //                names the bootstrap servers and the partition that did not finish.
   //   InvalidArgument  a range with start > end or a partition listed twice.
   //   whatever the sink returns (the read stops there).
+  // An error can come after the sink already got records (of other partitions, or the first
+  // offsets of the failing one); a caller that needs all-or-nothing discards them.
+  // Record views are valid only during the OnRecords call that delivers them.
   Status ReadRange(const std::string& topic, const std::vector<PartitionRange>& ranges,
                    RecordSink& sink, std::chrono::steady_clock::time_point deadline);
 
