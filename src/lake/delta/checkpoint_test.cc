@@ -229,3 +229,48 @@ TEST(DeltaCheckpointTest, CustomIntervalAndReadParquetActionsRoundTrip) {
 
 }  // namespace
 }  // namespace strata::delta
+
+namespace strata::delta {
+namespace {
+
+TEST(DeltaCheckpointTest, ExpiredTombstonesAreDropped) {
+  TempDir dir;
+  auto table =
+      DeltaTable::CreateIfNotExists(dir.path(), testing::EventSchema(), {},
+                                    {{"delta.checkpointInterval", "2"},
+                                     {"delta.deletedFileRetentionDuration", "interval 1 day"}});
+  ASSERT_TRUE(table.ok());
+  {
+    auto txn = (*table)->StartTransaction();
+    ASSERT_TRUE(txn.ok());
+    (*txn)->AddFile(MakeAdd("old.parquet"));
+    (*txn)->AddFile(MakeAdd("recent.parquet"));
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto txn = (*table)->StartTransaction();
+  ASSERT_TRUE(txn.ok());
+  RemoveFile expired;
+  expired.path = "old.parquet";
+  expired.deletion_timestamp = 1000;  // 1970: far beyond one day
+  (*txn)->RemoveFile(expired);
+  RemoveFile recent;
+  recent.path = "recent.parquet";
+  (*txn)->RemoveFile(recent);
+  ASSERT_OK_AND_ASSIGN(int64_t v, (*txn)->Commit());
+  ASSERT_EQ(v, 2);
+  ASSERT_OK((*table)->last_checkpoint_status());
+  ASSERT_OK_AND_ASSIGN(auto conn, duck::Connection::Open((*table)->duck()));
+  ASSERT_OK_AND_ASSIGN(
+      auto actions,
+      ReadParquetActions(*conn,
+                         {dir.path() + "/_delta_log/00000000000000000002.checkpoint.parquet"}));
+  std::vector<std::string> removed;
+  for (const auto& a : actions) {
+    if (auto* r = std::get_if<RemoveFile>(&a)) removed.push_back(r->path);
+    EXPECT_FALSE(std::holds_alternative<AddFile>(a));
+  }
+  EXPECT_EQ(removed, std::vector<std::string>{"recent.parquet"});
+}
+
+}  // namespace
+}  // namespace strata::delta
