@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -16,7 +17,10 @@
 #include "pipeline/config.h"
 #include "pipeline/metrics.h"
 #include "pipeline/pipeline.h"
+#include "server/server.h"
+#include "server/status_client.h"
 #include "sql/sql_engine.h"
+#include "stream/listeners.h"
 
 namespace strata::cli {
 
@@ -100,6 +104,21 @@ void PrintSummary(const PipelineMetrics& metrics, const PipelineConfig& c, doubl
   std::fflush(stdout);
 }
 
+// The HTTP server of a running pipeline (dashboard, API, /metrics); --listen/--auth-token
+// override the config's server section.
+Result<std::unique_ptr<server::Server>> StartServer(const PipelineConfig& config,
+                                                    const std::string& listen,
+                                                    const std::string& auth_token) {
+  server::ServerOptions so;
+  so.listen = listen.empty() ? config.server.listen : listen;
+  so.auth_token = auth_token.empty() ? config.server.auth_token : auth_token;
+  so.tables = config.Tables();
+  so.allowed_directories.push_back(config.data_dir);
+  auto s = server::Server::Start(std::move(so));
+  if (!s.ok()) return s.status().WithContext("HTTP server");
+  return s;
+}
+
 }  // namespace
 
 void InstallSignalHandlers() {
@@ -130,10 +149,17 @@ int RunDemo(const DemoArgs& args) {
   config.source.on_cluster_change = "reset";  // a new embedded cluster every run
 
   auto metrics = std::make_shared<PipelineMetrics>();
-  auto pipeline = Pipeline::Create(config, {false, metrics});
+  auto http = StartServer(config, args.listen, args.auth_token);
+  if (!http.ok()) return Fail(http.status());
+  auto pipeline = Pipeline::Create(
+      config, {false, std::make_shared<CompositeListener>(
+                          std::vector<std::shared_ptr<QueryListener>>{metrics,
+                                                                       (*http)->listener()})});
   if (!pipeline.ok()) return Fail(pipeline.status());
+  (*http)->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
 
-  std::printf("strata demo\n  Kafka:   %s (embedded, cluster %s), topic %s, 12 partitions\n",
+  std::printf("strata demo\n  Dashboard: http://%s/\n", (*http)->address().c_str());
+  std::printf("  Kafka:   %s (embedded, cluster %s), topic %s, 12 partitions\n",
               (*cluster)->bootstrap_servers().c_str(), (*cluster)->cluster_id().c_str(),
               config.source.topic.c_str());
   std::printf("  Traffic: %.0f events/s with duplicates, late, malformed and invalid events\n",
@@ -179,6 +205,7 @@ int RunDemo(const DemoArgs& args) {
   producer.join();
   Status st = (*pipeline)->Stop();
   PrintSummary(*metrics, config, 0);
+  http->reset();      // the server reads the pipeline's statuses
   pipeline->reset();  // its Kafka clients go before the cluster they talk to
   (*cluster)->Stop();
   if (!produce_result.ok()) return Fail(produce_result.status());
@@ -231,8 +258,23 @@ int RunPipeline(const RunArgs& args) {
   auto config = LoadPipelineConfig(args.config_file);
   if (!config.ok()) return Fail(config.status());
   auto metrics = std::make_shared<PipelineMetrics>();
-  auto pipeline = Pipeline::Create(*config, {args.available_now, metrics});
+  std::unique_ptr<server::Server> http;  // not for an available-now run
+  if (!args.available_now) {
+    auto s = StartServer(*config, args.listen, args.auth_token);
+    if (!s.ok()) return Fail(s.status());
+    http = std::move(*s);
+  }
+  std::shared_ptr<QueryListener> listener = metrics;
+  if (http) {
+    listener = std::make_shared<CompositeListener>(
+        std::vector<std::shared_ptr<QueryListener>>{metrics, http->listener()});
+  }
+  auto pipeline = Pipeline::Create(*config, {args.available_now, listener});
   if (!pipeline.ok()) return Fail(pipeline.status());
+  if (http) {
+    http->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
+    spdlog::info("dashboard and API on http://{}/", http->address());
+  }
   std::string kafka;
   for (const auto& [k, v] : config->RedactedKafka()) kafka += " " + k + "=" + v;
   spdlog::info("pipeline {}: tables under {}; kafka:{}", config->name, config->data_dir, kafka);
@@ -247,6 +289,7 @@ int RunPipeline(const RunArgs& args) {
     PrintSummary(*metrics, *config, 0);
   }
   Status st = (*pipeline)->Stop();
+  http.reset();
   return st.ok() ? 0 : Fail(st);
 }
 
@@ -321,6 +364,20 @@ int RunHistory(const TableArgs& args) {
                 FormatTimestampMicros(h.timestamp * 1000).c_str(),
                 h.commit_info.operation.c_str(), metrics.c_str());
   }
+  return 0;
+}
+
+int RunStatus(const StatusArgs& args) {
+  std::string token = args.auth_token;
+  if (token.empty()) {
+    const char* env = std::getenv("STRATA_AUTH_TOKEN");
+    if (env) token = env;
+  }
+  std::string url = args.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  auto text = server::FetchStatusText(url, token);
+  if (!text.ok()) return Fail(text.status());
+  std::fputs(text->c_str(), stdout);
   return 0;
 }
 

@@ -16,6 +16,8 @@ struct DemoArgs {
   double rate = 2000;
   double duration_s = 0;  // 0 = until Ctrl-C
   int summary_interval_s = 5;
+  std::string listen;      // HTTP server address; empty: the config's server.listen
+  std::string auth_token;  // empty: the config's server.authToken
 };
 
 struct KafkaArgs {
@@ -39,6 +41,13 @@ struct ProduceArgs {
 struct RunArgs {
   std::string config_file;
   bool available_now = false;
+  std::string listen;      // HTTP server address; empty: the config's server.listen
+  std::string auth_token;  // empty: the config's server.authToken
+};
+
+struct StatusArgs {
+  std::string url = "http://127.0.0.1:8080";
+  std::string auth_token;  // empty: $STRATA_AUTH_TOKEN
 };
 
 struct QueryArgs {
@@ -64,5 +73,6 @@ int RunPipeline(const RunArgs& args);
 int RunQuery(const QueryArgs& args);
 int RunDescribe(const TableArgs& args);
 int RunHistory(const TableArgs& args);
+int RunStatus(const StatusArgs& args);
 
 }  // namespace strata::cli

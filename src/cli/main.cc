@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--duration", demo.duration_s, "Seconds to run (0: until Ctrl-C)");
   demo_cmd->add_option("--summary-interval", demo.summary_interval_s, "Seconds between summaries")
       ->check(CLI::PositiveNumber);
+  demo_cmd->add_option("--listen", demo.listen,
+                       "HTTP server host:port (default 127.0.0.1:8080; port 0 picks one)");
+  demo_cmd->add_option("--auth-token", demo.auth_token, "Bearer token for /api/* and /metrics");
 
   KafkaArgs kafka;
   auto* kafka_cmd =
@@ -58,6 +61,16 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--config", run.config_file, "Pipeline TOML")->required();
   run_cmd->add_flag("--available-now", run.available_now,
                     "Process what the source holds now, commit, and exit");
+  run_cmd->add_option("--listen", run.listen,
+                      "HTTP server host:port (default: server.listen of the config)");
+  run_cmd->add_option("--auth-token", run.auth_token, "Bearer token for /api/* and /metrics");
+
+  StatusArgs status;
+  auto* status_cmd =
+      app.add_subcommand("status", "State and last progress of each query of a running strata");
+  status_cmd->add_option("--url", status.url, "Server URL (default http://127.0.0.1:8080)");
+  status_cmd->add_option("--auth-token", status.auth_token,
+                         "Bearer token (default: $STRATA_AUTH_TOKEN)");
 
   QueryArgs query;
   auto* query_cmd = app.add_subcommand("query", "Run SQL over the pipeline's Delta tables");
@@ -93,5 +106,6 @@ int main(int argc, char** argv) {
   if (*query_cmd) return RunQuery(query);
   if (*describe_cmd) return RunDescribe(describe);
   if (*history_cmd) return RunHistory(history);
+  if (*status_cmd) return RunStatus(status);
   return 2;
 }
