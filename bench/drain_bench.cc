@@ -26,7 +26,8 @@ namespace {
 double CpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 long PeakRssMb() {
@@ -75,10 +76,14 @@ int Main(int argc, char** argv) {
   int64_t max_offsets = 500'000;
   std::string keep;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--events")) events = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--partitions")) partitions = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--max-offsets-per-trigger")) max_offsets = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--keep")) keep = argv[i + 1];
+    if (!std::strcmp(argv[i], "--events"))
+      events = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--partitions"))
+      partitions = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--max-offsets-per-trigger"))
+      max_offsets = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--keep"))
+      keep = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -93,9 +98,9 @@ int Main(int argc, char** argv) {
   }
   // Preload with the generator (1% duplicates, some invalid and late records).
   {
-    auto producer = Producer::Create((*cluster)->bootstrap_servers(),
-                                     {{"compression.type", "lz4"}, {"linger.ms", "50"},
-                                      {"batch.num.messages", "10000"}});
+    auto producer = Producer::Create(
+        (*cluster)->bootstrap_servers(),
+        {{"compression.type", "lz4"}, {"linger.ms", "50"}, {"batch.num.messages", "10000"}});
     if (!producer.ok()) return 1;
     GeneratorOptions g;
     g.seed = 1;
@@ -134,13 +139,14 @@ int Main(int argc, char** argv) {
   }
 
   std::string dir = keep.empty() ? (std::filesystem::temp_directory_path() /
-                                     ("strata_drain_" + std::to_string(::getpid())))
+                                    ("strata_drain_" + std::to_string(::getpid())))
                                        .string()
                                  : keep;
   std::filesystem::remove_all(dir);
   auto config = ParsePipelineConfig("[pipeline]\ndata_dir = \"" + dir +
                                     "\"\n[source]\nstartingOffsets = \"earliest\"\n"
-                                    "maxOffsetsPerTrigger = " + std::to_string(max_offsets) + "\n");
+                                    "maxOffsetsPerTrigger = " +
+                                    std::to_string(max_offsets) + "\n");
   if (!config.ok()) return 1;
   config->source.kafka["bootstrap.servers"] = (*cluster)->bootstrap_servers();
   auto timing = std::make_shared<Timing>();
@@ -178,4 +184,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace strata
 
-int main(int argc, char** argv) { return strata::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return strata::Main(argc, argv);
+}

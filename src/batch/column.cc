@@ -9,12 +9,20 @@ Column::Column(TypeId type) : type_(type) {
 void Column::Reserve(size_t rows, size_t string_bytes) {
   validity_.reserve(rows);
   switch (type_) {
-    case TypeId::kBool: u8_.reserve(rows); break;
+    case TypeId::kBool:
+      u8_.reserve(rows);
+      break;
     case TypeId::kInt32:
-    case TypeId::kDate: i32_.reserve(rows); break;
+    case TypeId::kDate:
+      i32_.reserve(rows);
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: i64_.reserve(rows); break;
-    case TypeId::kDouble: f64_.reserve(rows); break;
+    case TypeId::kTimestamp:
+      i64_.reserve(rows);
+      break;
+    case TypeId::kDouble:
+      f64_.reserve(rows);
+      break;
     case TypeId::kString:
     case TypeId::kBinary:
       offsets_.reserve(rows + 1);
@@ -39,14 +47,24 @@ void Column::AppendNull() {
   validity_.push_back(0);
   ++null_count_;
   switch (type_) {
-    case TypeId::kBool: u8_.push_back(0); break;
+    case TypeId::kBool:
+      u8_.push_back(0);
+      break;
     case TypeId::kInt32:
-    case TypeId::kDate: i32_.push_back(0); break;
+    case TypeId::kDate:
+      i32_.push_back(0);
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: i64_.push_back(0); break;
-    case TypeId::kDouble: f64_.push_back(0); break;
+    case TypeId::kTimestamp:
+      i64_.push_back(0);
+      break;
+    case TypeId::kDouble:
+      f64_.push_back(0);
+      break;
     case TypeId::kString:
-    case TypeId::kBinary: offsets_.push_back(static_cast<uint32_t>(chars_.size())); break;
+    case TypeId::kBinary:
+      offsets_.push_back(static_cast<uint32_t>(chars_.size()));
+      break;
   }
 }
 
@@ -88,14 +106,24 @@ void Column::AppendFrom(const Column& other, size_t row) {
     return;
   }
   switch (type_) {
-    case TypeId::kBool: AppendBool(other.Bool(row)); break;
+    case TypeId::kBool:
+      AppendBool(other.Bool(row));
+      break;
     case TypeId::kInt32:
-    case TypeId::kDate: AppendInt32(other.Int32(row)); break;
+    case TypeId::kDate:
+      AppendInt32(other.Int32(row));
+      break;
     case TypeId::kInt64:
-    case TypeId::kTimestamp: AppendInt64(other.Int64(row)); break;
-    case TypeId::kDouble: AppendDouble(other.Double(row)); break;
+    case TypeId::kTimestamp:
+      AppendInt64(other.Int64(row));
+      break;
+    case TypeId::kDouble:
+      AppendDouble(other.Double(row));
+      break;
     case TypeId::kString:
-    case TypeId::kBinary: AppendString(other.String(row)); break;
+    case TypeId::kBinary:
+      AppendString(other.String(row));
+      break;
   }
 }
 

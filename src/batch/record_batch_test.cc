@@ -6,8 +6,9 @@ namespace strata {
 namespace {
 
 SchemaPtr TestSchema() {
-  return std::make_shared<Schema>(std::vector<Field>{
-      {"id", TypeId::kString, false}, {"n", TypeId::kInt64, true}, {"t", TypeId::kTimestamp, true}});
+  return std::make_shared<Schema>(std::vector<Field>{{"id", TypeId::kString, false},
+                                                     {"n", TypeId::kInt64, true},
+                                                     {"t", TypeId::kTimestamp, true}});
 }
 
 TEST(RecordBatchTest, AppendAndTake) {
@@ -42,10 +43,11 @@ TEST(RecordBatchTest, ValidateCatchesRaggedColumns) {
 TEST(SchemaTest, SparkJsonRoundTrip) {
   Schema s = *TestSchema();
   std::string json = s.ToSparkJson();
-  EXPECT_EQ(json,
-            R"({"type":"struct","fields":[{"name":"id","type":"string","nullable":false,"metadata":{}},)"
-            R"({"name":"n","type":"long","nullable":true,"metadata":{}},)"
-            R"({"name":"t","type":"timestamp","nullable":true,"metadata":{}}]})");
+  EXPECT_EQ(
+      json,
+      R"({"type":"struct","fields":[{"name":"id","type":"string","nullable":false,"metadata":{}},)"
+      R"({"name":"n","type":"long","nullable":true,"metadata":{}},)"
+      R"({"name":"t","type":"timestamp","nullable":true,"metadata":{}}]})");
   auto back = Schema::FromSparkJson(json);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(*back == s);

@@ -8,14 +8,22 @@ namespace strata {
 
 const char* DeltaTypeName(TypeId type) {
   switch (type) {
-    case TypeId::kBool: return "boolean";
-    case TypeId::kInt32: return "integer";
-    case TypeId::kInt64: return "long";
-    case TypeId::kDouble: return "double";
-    case TypeId::kString: return "string";
-    case TypeId::kBinary: return "binary";
-    case TypeId::kTimestamp: return "timestamp";
-    case TypeId::kDate: return "date";
+    case TypeId::kBool:
+      return "boolean";
+    case TypeId::kInt32:
+      return "integer";
+    case TypeId::kInt64:
+      return "long";
+    case TypeId::kDouble:
+      return "double";
+    case TypeId::kString:
+      return "string";
+    case TypeId::kBinary:
+      return "binary";
+    case TypeId::kTimestamp:
+      return "timestamp";
+    case TypeId::kDate:
+      return "date";
   }
   return "unknown";
 }
@@ -32,7 +40,9 @@ Result<TypeId> TypeFromDeltaName(const std::string& name) {
   return NotSupported("column type '" + name + "' is not supported by strata's columnar batches");
 }
 
-bool IsFixedWidth(TypeId type) { return type != TypeId::kString && type != TypeId::kBinary; }
+bool IsFixedWidth(TypeId type) {
+  return type != TypeId::kString && type != TypeId::kBinary;
+}
 
 int Schema::IndexOf(const std::string& name) const {
   for (size_t i = 0; i < fields_.size(); ++i)

@@ -28,7 +28,9 @@ std::atomic<bool> g_stop{false};
 
 namespace {
 
-void OnSignal(int) { g_stop.store(true); }
+void OnSignal(int) {
+  g_stop.store(true);
+}
 
 // One line on stderr (DuckDB's messages span several lines), exit code 1.
 int Fail(const Status& st) {
@@ -71,8 +73,8 @@ std::string FormatWatermark(int64_t ms) {
 // The config a table command works on: --config, else defaults under --data-dir.
 Result<PipelineConfig> ConfigFor(const std::string& config_file, const std::string& data_dir) {
   if (!config_file.empty()) return LoadPipelineConfig(config_file);
-  std::string toml = "[pipeline]\ndata_dir = \"" + (data_dir.empty() ? "./strata-data" : data_dir) +
-                     "\"\n";
+  std::string toml =
+      "[pipeline]\ndata_dir = \"" + (data_dir.empty() ? "./strata-data" : data_dir) + "\"\n";
   return ParsePipelineConfig(toml, "<defaults>");
 }
 
@@ -167,9 +169,10 @@ int RunDemo(const DemoArgs& args) {
   std::printf("  Tables:  %s (Delta Lake)\n", config.data_dir.c_str());
   for (const auto& [name, path] : config.Tables())
     std::printf("           %-50s %s\n", name.c_str(), path.c_str());
-  std::printf("  Query:   strata query --data-dir %s \"SELECT * FROM %s ORDER BY window_start "
-              "DESC LIMIT 10\"\n",
-              config.data_dir.c_str(), config.gold.table.c_str());
+  std::printf(
+      "  Query:   strata query --data-dir %s \"SELECT * FROM %s ORDER BY window_start "
+      "DESC LIMIT 10\"\n",
+      config.data_dir.c_str(), config.gold.table.c_str());
   std::printf("  Stop:    Ctrl-C\n\n");
   std::fflush(stdout);
 
@@ -218,9 +221,10 @@ int RunKafka(const KafkaArgs& args) {
   if (!cluster.ok()) return Fail(cluster.status());
   std::printf("%s\n", (*cluster)->bootstrap_servers().c_str());
   std::fflush(stdout);
-  spdlog::info("embedded Kafka: {} brokers, topic {} with {} partitions, cluster id {}; Ctrl-C "
-               "to stop",
-               args.brokers, args.topic, args.partitions, (*cluster)->cluster_id());
+  spdlog::info(
+      "embedded Kafka: {} brokers, topic {} with {} partitions, cluster id {}; Ctrl-C "
+      "to stop",
+      args.brokers, args.topic, args.partitions, (*cluster)->cluster_id());
   while (SleepUnlessStopped(1000)) {
   }
   (*cluster)->Stop();
@@ -242,8 +246,8 @@ int RunProduce(const ProduceArgs& args) {
   po.generator.unknown_type_fraction = args.unknown_types;
   po.generator.missing_field_fraction = args.missing_fields;
   po.generator.max_lateness_ms = static_cast<int64_t>(args.max_lateness_s * 1000);
-  po.generator.mean_lateness_ms = std::min<int64_t>(po.generator.mean_lateness_ms,
-                                                    po.generator.max_lateness_ms);
+  po.generator.mean_lateness_ms =
+      std::min<int64_t>(po.generator.mean_lateness_ms, po.generator.max_lateness_ms);
   auto stats = RunProducer(po, g_stop);
   if (!stats.ok()) return Fail(stats.status());
   std::printf("produced %llu events in %.1f s (%.0f/s), delivered %llu, failed %llu\n",
@@ -324,8 +328,8 @@ int RunDescribe(const TableArgs& args) {
   int64_t bytes = 0;
   for (const auto& f : s.files()) bytes += f.size;
   std::printf("table:      %s\nlocation:   %s\nid:         %s\nversion:    %lld\n",
-              s.metadata().name.value_or(args.table).c_str(),
-              path->c_str(), s.metadata().id.c_str(), static_cast<long long>(s.version()));
+              s.metadata().name.value_or(args.table).c_str(), path->c_str(),
+              s.metadata().id.c_str(), static_cast<long long>(s.version()));
   std::printf("protocol:   reader %d, writer %d\n", s.protocol().min_reader_version,
               s.protocol().min_writer_version);
   std::printf("files:      %zu (%lld bytes)\n", s.files().size(), static_cast<long long>(bytes));
@@ -361,8 +365,8 @@ int RunHistory(const TableArgs& args) {
     for (const auto& [k, v] : h.commit_info.operation_metrics)
       metrics += (metrics.empty() ? "" : " ") + k + "=" + v;
     std::printf("%-8lld %-24s %-20s %s\n", static_cast<long long>(h.version),
-                FormatTimestampMicros(h.timestamp * 1000).c_str(),
-                h.commit_info.operation.c_str(), metrics.c_str());
+                FormatTimestampMicros(h.timestamp * 1000).c_str(), h.commit_info.operation.c_str(),
+                metrics.c_str());
   }
   return 0;
 }

@@ -1,5 +1,6 @@
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 
@@ -17,7 +18,8 @@ int main(int argc, char** argv) {
       "demo", "Embedded Kafka + generated traffic + the pipeline, writing under --data-dir");
   demo_cmd->add_option("--config", demo.config_file, "Pipeline TOML (Kafka settings are replaced)");
   demo_cmd->add_option("--data-dir", demo.data_dir, "Where tables and checkpoints go");
-  demo_cmd->add_option("--rate", demo.rate, "Generated events per second")->check(CLI::PositiveNumber);
+  demo_cmd->add_option("--rate", demo.rate, "Generated events per second")
+      ->check(CLI::PositiveNumber);
   demo_cmd->add_option("--duration", demo.duration_s, "Seconds to run (0: until Ctrl-C)");
   demo_cmd->add_option("--summary-interval", demo.summary_interval_s, "Seconds between summaries")
       ->check(CLI::PositiveNumber);
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
   produce_cmd->add_option("--topic", produce.topic, "Topic");
   produce_cmd->add_option("--rate", produce.rate, "Events per second")->check(CLI::PositiveNumber);
   produce_cmd->add_option("--duration", produce.duration_s, "Seconds (0: until Ctrl-C)");
-  produce_cmd->add_option("--count", produce.max_records, "Stop after this many events (0: no limit)");
+  produce_cmd->add_option("--count", produce.max_records,
+                          "Stop after this many events (0: no limit)");
   produce_cmd->add_option("--seed", produce.seed, "Random seed");
   produce_cmd->add_option("--users", produce.users, "Distinct users")->check(CLI::PositiveNumber);
   produce_cmd->add_option("--duplicates", produce.duplicates, "Fraction of duplicate deliveries")
@@ -51,8 +54,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   produce_cmd->add_option("--unknown-types", produce.unknown_types, "Fraction of unknown types")
       ->check(CLI::Range(0.0, 1.0));
-  produce_cmd->add_option("--missing-fields", produce.missing_fields,
-                          "Fraction of events missing a required field")
+  produce_cmd
+      ->add_option("--missing-fields", produce.missing_fields,
+                   "Fraction of events missing a required field")
       ->check(CLI::Range(0.0, 1.0));
   produce_cmd->add_option("--max-lateness", produce.max_lateness_s, "Largest lateness, seconds");
 

@@ -45,14 +45,16 @@ Result<std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>>> Gr
 DeltaSink::DeltaSink(DeltaSinkOptions options) : options_(std::move(options)) {}
 DeltaSink::~DeltaSink() = default;
 
-std::string DeltaSink::Description() const { return "delta[" + options_.table_name + "]"; }
+std::string DeltaSink::Description() const {
+  return "delta[" + options_.table_name + "]";
+}
 
 Status DeltaSink::Open() {
   std::map<std::string, std::string> props = {{"delta.checkpointInterval", "10"}};
   for (const auto& [k, v] : options_.table_properties) props[k] = v;
   STRATA_ASSIGN_OR_RETURN(table_, delta::DeltaTable::CreateIfNotExists(
-                                      options_.path, *options_.schema, options_.partition_by,
-                                      props, options_.table_name));
+                                      options_.path, *options_.schema, options_.partition_by, props,
+                                      options_.table_name));
   STRATA_ASSIGN_OR_RETURN(writer_, ParquetWriter::Create());
   return Status::OK();
 }
@@ -98,7 +100,8 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
       add.size = info.size_bytes;
       add.modification_time = NowMillis();
       add.data_change = true;
-      add.stats = delta::ComputeStatsJson(data, delta::kDefaultNumIndexedCols, options_.partition_by);
+      add.stats =
+          delta::ComputeStatsJson(data, delta::kDefaultNumIndexedCols, options_.partition_by);
       txn->AddFile(std::move(add));
       stats.files += 1;
       stats.bytes += info.size_bytes;
@@ -106,7 +109,8 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
     }
   }
   txn->SetTxn(commit.query_id, commit.batch_id);
-  for (const auto& mark : commit.marks) txn->SetTxn(commit.query_id + "/" + mark.app_id, mark.version);
+  for (const auto& mark : commit.marks)
+    txn->SetTxn(commit.query_id + "/" + mark.app_id, mark.version);
   txn->SetOperation("STREAMING UPDATE",
                     {{"outputMode", options_.output_mode},
                      {"queryId", commit.query_id},

@@ -27,8 +27,12 @@ int64_t NumRecordsFromStats(const std::optional<std::string>& stats) {
 DeltaSource::DeltaSource(DeltaSourceOptions options) : options_(std::move(options)) {}
 DeltaSource::~DeltaSource() = default;
 
-std::string DeltaSource::Description() const { return "delta[" + options_.table_name + "]"; }
-std::string DeltaSource::Identity() const { return "delta:" + options_.path; }
+std::string DeltaSource::Description() const {
+  return "delta[" + options_.table_name + "]";
+}
+std::string DeltaSource::Identity() const {
+  return "delta:" + options_.path;
+}
 
 Status DeltaSource::Open() {
   auto table = delta::DeltaTable::Open(options_.path);
@@ -44,7 +48,9 @@ Status DeltaSource::Open() {
   return Status::OK();
 }
 
-Result<std::string> DeltaSource::InitialOffset() { return Format({0, 0}); }
+Result<std::string> DeltaSource::InitialOffset() {
+  return Format({0, 0});
+}
 
 Result<DeltaSource::Position> DeltaSource::Parse(const std::string& offset) const {
   simdjson::dom::parser parser;
@@ -101,8 +107,8 @@ Result<const DeltaSource::CommitFiles*> DeltaSource::FilesOf(int64_t version) {
       files.rows.push_back(NumRecordsFromStats(add->stats));
     } else if (const auto* remove = std::get_if<delta::RemoveFile>(&action)) {
       if (remove->data_change && !options_.ignore_changes) {
-        return InvalidArgument("commit " + std::to_string(version) + " of " +
-                               options_.table_name + " removes data (" + remove->path +
+        return InvalidArgument("commit " + std::to_string(version) + " of " + options_.table_name +
+                               " removes data (" + remove->path +
                                "): a streaming read accepts appends only; set ignoreChanges to "
                                "read such commits' new files anyway");
       }
@@ -148,7 +154,8 @@ Status DeltaSource::Read(const std::string& start, const std::string& end, int64
     STRATA_ASSIGN_OR_RETURN(const CommitFiles* commit, FilesOf(pos.version));
     int64_t n = static_cast<int64_t>(commit->paths.size());
     int64_t last = pos.version == stop.version ? std::min(stop.index, n) : n;
-    for (int64_t i = pos.index; i < last; ++i) paths.push_back(commit->paths[static_cast<size_t>(i)]);
+    for (int64_t i = pos.index; i < last; ++i)
+      paths.push_back(commit->paths[static_cast<size_t>(i)]);
     pos = {pos.version + 1, 0};
   }
   if (paths.empty()) return Status::OK();

@@ -45,9 +45,15 @@ KafkaSource::KafkaSource(KafkaSourceOptions options, std::unique_ptr<RecordDecod
     : options_(std::move(options)), decoder_(std::move(decoder)) {}
 KafkaSource::~KafkaSource() = default;
 
-std::string KafkaSource::Description() const { return "kafka[" + options_.topic + "]"; }
-std::string KafkaSource::Identity() const { return "kafka:" + options_.topic; }
-SchemaPtr KafkaSource::schema() const { return decoder_->schema(); }
+std::string KafkaSource::Description() const {
+  return "kafka[" + options_.topic + "]";
+}
+std::string KafkaSource::Identity() const {
+  return "kafka:" + options_.topic;
+}
+SchemaPtr KafkaSource::schema() const {
+  return decoder_->schema();
+}
 
 Status KafkaSource::Open() {
   auto it = options_.kafka.find("bootstrap.servers");
@@ -64,8 +70,8 @@ Status KafkaSource::Open() {
 }
 
 Status KafkaSource::RefreshWatermarks() {
-  STRATA_ASSIGN_OR_RETURN(auto wms, reader_->Watermarks(options_.topic, partitions_,
-                                                        kMetadataTimeout));
+  STRATA_ASSIGN_OR_RETURN(auto wms,
+                          reader_->Watermarks(options_.topic, partitions_, kMetadataTimeout));
   for (const auto& w : wms) watermarks_[w.partition] = {w.low, w.high};
   return Status::OK();
 }
@@ -137,11 +143,12 @@ Status KafkaSource::CheckDataLoss(Offsets& o) {
   for (auto& [p, next] : o.next) {
     auto [low, high] = watermarks_[p];
     if (next >= low && next <= high) continue;
-    std::string what = "topic " + options_.topic + " partition " + std::to_string(p) +
-                       ": offset " + std::to_string(next) + " is no longer in the log (it holds " +
+    std::string what = "topic " + options_.topic + " partition " + std::to_string(p) + ": offset " +
+                       std::to_string(next) + " is no longer in the log (it holds " +
                        std::to_string(low) + ".." + std::to_string(high) + ")";
     if (options_.fail_on_data_loss) {
-      return DataLoss(what + "; records were deleted by retention or the topic was recreated. "
+      return DataLoss(what +
+                      "; records were deleted by retention or the topic was recreated. "
                       "Set source.failOnDataLoss = false to skip ahead");
     }
     int64_t to = next < low ? low : high;
@@ -160,9 +167,10 @@ Result<std::string> KafkaSource::Reconcile(const std::string& offset) {
                              "'; the offsets cannot be reused (set source.onClusterChange = "
                              "\"reset\" to start over from startingOffsets)");
     }
-    spdlog::warn("Kafka cluster changed from '{}' to '{}' (a new embedded cluster?): starting "
-                 "{} again from startingOffsets = {}; the tables keep their rows",
-                 o.cluster, cluster_id_, options_.topic, options_.starting_offsets);
+    spdlog::warn(
+        "Kafka cluster changed from '{}' to '{}' (a new embedded cluster?): starting "
+        "{} again from startingOffsets = {}; the tables keep their rows",
+        o.cluster, cluster_id_, options_.topic, options_.starting_offsets);
     return InitialOffset();
   }
   // Partitions added to the topic since the checkpoint start at their beginning.
@@ -220,25 +228,31 @@ Status KafkaSource::Read(const std::string& start, const std::string& end,
     if (it == to.next.end() || it->second <= s) continue;
     ranges.push_back({p, s, it->second});
   }
-  if (ranges.empty()) return Status::OK();
-  DecodingSink sink(decoder_.get(), emit, batch_timestamp_ms, options_.max_batch_rows);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(options_.read_timeout_ms);
-  Status st = reader_->ReadRange(options_.topic, ranges, sink, deadline);
-  if (st.code() == StatusCode::kDataLoss && !options_.fail_on_data_loss &&
-      decoder_->buffered_rows() == 0) {
-    // Retention deleted part of the planned range since it was planned: read what is left.
+  if (!options_.fail_on_data_loss) {
+    // Retention may have deleted part of the planned range since it was planned: read what is
+    // left (with failOnDataLoss the reader reports DataLoss instead).
     STRATA_RETURN_IF_ERROR(RefreshWatermarks());
     for (auto& r : ranges) {
       int64_t low = watermarks_[r.partition].first;
       if (r.start < low) {
-        spdlog::warn("topic {} partition {}: offsets {}..{} were deleted before they were read; "
-                     "skipping them (failOnDataLoss = false)",
-                     options_.topic, r.partition, r.start, low);
+        spdlog::warn(
+            "topic {} partition {}: offsets {}..{} were deleted before they were read; "
+            "skipping them (failOnDataLoss = false)",
+            options_.topic, r.partition, r.start, low);
         r.start = std::min(low, r.end);
       }
     }
-    st = reader_->ReadRange(options_.topic, ranges, sink, deadline);
+  }
+  if (ranges.empty()) return Status::OK();
+  DecodingSink sink(decoder_.get(), emit, batch_timestamp_ms, options_.max_batch_rows);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.read_timeout_ms);
+  Status st = reader_->ReadRange(options_.topic, ranges, sink, deadline);
+  if (st.code() == StatusCode::kDataLoss && !options_.fail_on_data_loss) {
+    // Some rows may already be with the processor: fail the attempt as retryable, so the engine
+    // restores the committed state and reads again (clamped above).
+    return Unavailable("retention deleted records while they were being read (" + st.message() +
+                       "); retrying the batch");
   }
   STRATA_RETURN_IF_ERROR(st);
   return sink.Flush();

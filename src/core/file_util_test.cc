@@ -10,8 +10,8 @@ namespace {
 class FileUtilTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("strata_file_util_" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("strata_file_util_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     ASSERT_TRUE(CreateDirectories(dir_.string()).ok());
   }

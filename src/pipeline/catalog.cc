@@ -21,8 +21,8 @@ Result<sql::TableFiles> TableFilesOf(const delta::Snapshot& snapshot) {
   t.schema = std::make_shared<Schema>(std::move(schema));
   t.partition_columns = snapshot.partition_columns();
   for (const auto& add : snapshot.files()) {
-    t.files.push_back({delta::ResolveDataPath(snapshot.table_path(), add.path),
-                       add.partition_values});
+    t.files.push_back(
+        {delta::ResolveDataPath(snapshot.table_path(), add.path), add.partition_values});
   }
   return t;
 }

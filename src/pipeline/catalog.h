@@ -21,8 +21,8 @@ Result<sql::TableFiles> TableFilesOf(const delta::Snapshot& snapshot);
 // Opens a SQL engine and registers every Delta table found in `tables` (catalog name -> path;
 // tables that do not exist yet are skipped) plus a resolver for delta.`/path` references with
 // VERSION AS OF / TIMESTAMP AS OF.
-Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(const std::map<std::string, std::string>& tables,
-                                                    const sql::SqlEngineOptions& options = {});
+Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
+    const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options = {});
 
 // Resolves a user's table argument: a catalog name from `tables`, or a directory path.
 // NotFound naming the argument when neither exists.

@@ -1,10 +1,11 @@
 #include "pipeline/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/file_util.h"
 
@@ -205,7 +206,8 @@ Status ReadLayer(TableReader& r, LayerConfig* layer) {
 const toml::table* SubTable(const toml::table& root, const char* key, Status* st) {
   const toml::node* n = root.get(key);
   if (!n) return nullptr;
-  if (!n->is_table()) *st = InvalidArgument(std::string(key) + ": expected a table ([" + key + "])");
+  if (!n->is_table())
+    *st = InvalidArgument(std::string(key) + ": expected a table ([" + key + "])");
   return n->as_table();
 }
 
@@ -250,8 +252,8 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   c.gold.trigger.interval_ms = 30'000;
 
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> kSections = {"pipeline", "kafka",  "source", "bronze",
-                                                    "silver",   "gold",   "server"};
+    static const std::set<std::string> kSections = {"pipeline", "kafka", "source", "bronze",
+                                                    "silver",   "gold",  "server"};
     if (!kSections.count(std::string(k.str())))
       return InvalidArgument(source_name + ": unknown section or key '" + std::string(k.str()) +
                              "'");
@@ -286,8 +288,8 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
     STRATA_RETURN_IF_ERROR(r.String("startingOffsets", &c.source.starting_offsets));
     STRATA_RETURN_IF_ERROR(r.Int("maxOffsetsPerTrigger", &c.source.max_offsets_per_trigger, 1));
     STRATA_RETURN_IF_ERROR(r.Bool("failOnDataLoss", &c.source.fail_on_data_loss));
-    STRATA_RETURN_IF_ERROR(r.OneOf("onClusterChange", &c.source.on_cluster_change,
-                                   {"fail", "reset"}));
+    STRATA_RETURN_IF_ERROR(
+        r.OneOf("onClusterChange", &c.source.on_cluster_change, {"fail", "reset"}));
     STRATA_RETURN_IF_ERROR(r.Finish());
     const std::string& so = c.source.starting_offsets;
     if (so != "earliest" && so != "latest" && (so.empty() || so[0] != '{'))
@@ -357,9 +359,10 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   c.silver.quarantine_path = TablePathFor(c.data_dir, c.silver.quarantine_table);
   auto checkpoint_path = [&](LayerConfig& l) {
     std::string short_name = l.table.substr(l.table.rfind('.') + 1);
-    l.checkpoint = l.checkpoint.empty()
-                       ? (fs::path(c.data_dir) / "_checkpoints" / short_name).lexically_normal().string()
-                       : Resolve(c.data_dir, l.checkpoint);
+    l.checkpoint =
+        l.checkpoint.empty()
+            ? (fs::path(c.data_dir) / "_checkpoints" / short_name).lexically_normal().string()
+            : Resolve(c.data_dir, l.checkpoint);
   };
   checkpoint_path(c.bronze);
   checkpoint_path(c.silver);
@@ -372,10 +375,13 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
 
 Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {
   auto text = ReadFile(path);
-  if (!text.ok()) return InvalidArgument("cannot read config " + path + ": " + text.status().message());
+  if (!text.ok())
+    return InvalidArgument("cannot read config " + path + ": " + text.status().message());
   return ParsePipelineConfig(*text, path);
 }
 
-PipelineConfig DefaultPipelineConfig() { return ParsePipelineConfig("").value(); }
+PipelineConfig DefaultPipelineConfig() {
+  return ParsePipelineConfig("").value();
+}
 
 }  // namespace strata

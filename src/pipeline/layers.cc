@@ -1,6 +1,7 @@
 #include "pipeline/layers.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/time_util.h"
 #include "event/bronze_builder.h"
@@ -16,7 +17,9 @@ namespace {
 
 constexpr int64_t kMicrosPerHour = 3'600'000'000LL;
 
-int64_t ToMicros(int64_t watermark_ms) { return watermark_ms > 0 ? watermark_ms * 1000 : kNoWatermark; }
+int64_t ToMicros(int64_t watermark_ms) {
+  return watermark_ms > 0 ? watermark_ms * 1000 : kNoWatermark;
+}
 int64_t ToMillis(int64_t watermark_micros) {
   return watermark_micros == kNoWatermark || watermark_micros <= 0 ? 0 : watermark_micros / 1000;
 }
@@ -30,28 +33,32 @@ constexpr int kEventId = 0, kUserId = 1, kSessionId = 2, kEventType = 3, kPageUr
 }  // namespace silver
 
 std::vector<Field> SilverFields() {
-  return {{"event_id", TypeId::kString, false},      {"user_id", TypeId::kString, false},
-          {"session_id", TypeId::kString, true},     {"event_type", TypeId::kString, false},
-          {"page_url", TypeId::kString, true},       {"referrer", TypeId::kString, true},
-          {"device_type", TypeId::kString, true},    {"country", TypeId::kString, true},
-          {"event_timestamp", TypeId::kInt64, false}, {"properties", TypeId::kString, true},
-          {"event_time", TypeId::kTimestamp, false}, {"event_date", TypeId::kDate, false},
-          {"event_hour", TypeId::kInt32, false},     {"kafka_partition", TypeId::kInt32, false},
-          {"kafka_offset", TypeId::kInt64, false},   {"kafka_timestamp", TypeId::kTimestamp, true}};
+  return {
+      {"event_id", TypeId::kString, false},       {"user_id", TypeId::kString, false},
+      {"session_id", TypeId::kString, true},      {"event_type", TypeId::kString, false},
+      {"page_url", TypeId::kString, true},        {"referrer", TypeId::kString, true},
+      {"device_type", TypeId::kString, true},     {"country", TypeId::kString, true},
+      {"event_timestamp", TypeId::kInt64, false}, {"properties", TypeId::kString, true},
+      {"event_time", TypeId::kTimestamp, false},  {"event_date", TypeId::kDate, false},
+      {"event_hour", TypeId::kInt32, false},      {"kafka_partition", TypeId::kInt32, false},
+      {"kafka_offset", TypeId::kInt64, false},    {"kafka_timestamp", TypeId::kTimestamp, true}};
 }
 
 // Appends bronze row `r` to a silver-shaped batch (the first 16 columns of `out`).
 void AppendSilverRow(const RecordBatch& in, size_t r, RecordBatch& out) {
-  static constexpr int kCopied[][2] = {
-      {bronze::kEventId, silver::kEventId},       {bronze::kUserId, silver::kUserId},
-      {bronze::kSessionId, silver::kSessionId},   {bronze::kEventType, silver::kEventType},
-      {bronze::kPageUrl, silver::kPageUrl},       {bronze::kReferrer, silver::kReferrer},
-      {bronze::kDeviceType, silver::kDeviceType}, {bronze::kCountry, silver::kCountry},
-      {bronze::kEventTimestamp, silver::kEventTimestamp},
-      {bronze::kProperties, silver::kProperties},
-      {bronze::kKafkaPartition, silver::kKafkaPartition},
-      {bronze::kKafkaOffset, silver::kKafkaOffset},
-      {bronze::kKafkaTimestamp, silver::kKafkaTimestamp}};
+  static constexpr int kCopied[][2] = {{bronze::kEventId, silver::kEventId},
+                                       {bronze::kUserId, silver::kUserId},
+                                       {bronze::kSessionId, silver::kSessionId},
+                                       {bronze::kEventType, silver::kEventType},
+                                       {bronze::kPageUrl, silver::kPageUrl},
+                                       {bronze::kReferrer, silver::kReferrer},
+                                       {bronze::kDeviceType, silver::kDeviceType},
+                                       {bronze::kCountry, silver::kCountry},
+                                       {bronze::kEventTimestamp, silver::kEventTimestamp},
+                                       {bronze::kProperties, silver::kProperties},
+                                       {bronze::kKafkaPartition, silver::kKafkaPartition},
+                                       {bronze::kKafkaOffset, silver::kKafkaOffset},
+                                       {bronze::kKafkaTimestamp, silver::kKafkaTimestamp}};
   for (const auto& [from, to] : kCopied) out.column(to).AppendFrom(in.column(from), r);
   int64_t micros = in.column(bronze::kEventTimestamp).Int64(r) * 1000;
   out.column(silver::kEventTime).AppendInt64(micros);
@@ -59,6 +66,37 @@ void AppendSilverRow(const RecordBatch& in, size_t r, RecordBatch& out) {
   int64_t hour = (micros / kMicrosPerHour) % 24;
   if (hour < 0) hour += 24;
   out.column(silver::kEventHour).AppendInt32(static_cast<int32_t>(hour));
+}
+
+// Per partition: the snapshot blob (or empty) and the delta blobs in order; the global blob is
+// the newest one seen (it is always written in full).
+struct PartitionHistory {
+  std::string_view snapshot;
+  std::vector<std::string_view> deltas;
+};
+struct StateHistory {
+  std::string_view global;
+  std::map<int32_t, PartitionHistory> partitions;
+};
+
+StateHistory Collect(const std::vector<StateBlob>& snapshot,
+                     const std::vector<std::vector<StateBlob>>& deltas) {
+  StateHistory h;
+  for (const auto& b : snapshot) {
+    if (b.partition == kGlobalStatePartition)
+      h.global = b.bytes;
+    else
+      h.partitions[b.partition].snapshot = b.bytes;
+  }
+  for (const auto& save : deltas) {
+    for (const auto& b : save) {
+      if (b.partition == kGlobalStatePartition)
+        h.global = b.bytes;
+      else
+        h.partitions[b.partition].deltas.push_back(b.bytes);
+    }
+  }
+  return h;
 }
 
 }  // namespace
@@ -79,18 +117,18 @@ SchemaPtr SilverLateSchema() {
 }
 
 SchemaPtr SilverQuarantineSchema() {
-  static const SchemaPtr schema = std::make_shared<Schema>(std::vector<Field>{
-      {"event_id", TypeId::kString, true},
-      {"user_id", TypeId::kString, true},
-      {"event_type", TypeId::kString, true},
-      {"event_timestamp", TypeId::kInt64, true},
-      {"kafka_partition", TypeId::kInt32, false},
-      {"kafka_offset", TypeId::kInt64, false},
-      {"kafka_timestamp", TypeId::kTimestamp, true},
-      {"raw_value", TypeId::kString, true},
-      {"rule", TypeId::kString, false},
-      {"reason", TypeId::kString, false},
-      {"quarantined_at", TypeId::kTimestamp, false}});
+  static const SchemaPtr schema =
+      std::make_shared<Schema>(std::vector<Field>{{"event_id", TypeId::kString, true},
+                                                  {"user_id", TypeId::kString, true},
+                                                  {"event_type", TypeId::kString, true},
+                                                  {"event_timestamp", TypeId::kInt64, true},
+                                                  {"kafka_partition", TypeId::kInt32, false},
+                                                  {"kafka_offset", TypeId::kInt64, false},
+                                                  {"kafka_timestamp", TypeId::kTimestamp, true},
+                                                  {"raw_value", TypeId::kString, true},
+                                                  {"rule", TypeId::kString, false},
+                                                  {"reason", TypeId::kString, false},
+                                                  {"quarantined_at", TypeId::kTimestamp, false}});
   return schema;
 }
 
@@ -99,20 +137,26 @@ SchemaPtr SilverQuarantineSchema() {
 
 BronzeDecoder::BronzeDecoder() : builder_(std::make_unique<BronzeBatchBuilder>()) {}
 BronzeDecoder::~BronzeDecoder() = default;
-SchemaPtr BronzeDecoder::schema() const { return BronzeSchema(); }
+SchemaPtr BronzeDecoder::schema() const {
+  return BronzeSchema();
+}
 Status BronzeDecoder::Decode(std::string_view topic, const KafkaRecord* records, size_t count,
                              int64_t ingestion_ms) {
   builder_->set_ingestion_timestamp_micros(ingestion_ms * 1000);
   return builder_->OnRecords(topic, records, count);
 }
-size_t BronzeDecoder::buffered_rows() const { return builder_->num_rows(); }
-RecordBatch BronzeDecoder::Finish() { return builder_->Finish(); }
+size_t BronzeDecoder::buffered_rows() const {
+  return builder_->num_rows();
+}
+RecordBatch BronzeDecoder::Finish() {
+  return builder_->Finish();
+}
 
 Status BronzeProcessor::Process(RecordBatch&& input,
                                 std::vector<std::vector<RecordBatch>>& outputs) {
   rows_ += static_cast<int64_t>(input.num_rows());
-  errors_ += static_cast<int64_t>(input.num_rows() -
-                                  input.column(bronze::kParseError).null_count());
+  errors_ +=
+      static_cast<int64_t>(input.num_rows() - input.column(bronze::kParseError).null_count());
   outputs[0].push_back(std::move(input));
   return Status::OK();
 }
@@ -134,7 +178,7 @@ SilverProcessor::~SilverProcessor() = default;
 
 Result<std::unique_ptr<SilverProcessor>> SilverProcessor::Create(const SilverOptions& options) {
   std::unique_ptr<SilverProcessor> p(new SilverProcessor(options));
-  STRATA_RETURN_IF_ERROR(p->RestoreState(""));
+  STRATA_RETURN_IF_ERROR(p->LoadState({}, {}));
   return p;
 }
 
@@ -167,10 +211,10 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
   const int64_t now_micros = ctx_.batch_timestamp_ms * 1000;
 
   auto quarantine_row = [&](size_t r, const char* rule, std::string_view reason) {
-    static constexpr int kCopied[][2] = {
-        {bronze::kEventId, 0},        {bronze::kUserId, 1},         {bronze::kEventType, 2},
-        {bronze::kEventTimestamp, 3}, {bronze::kKafkaPartition, 4}, {bronze::kKafkaOffset, 5},
-        {bronze::kKafkaTimestamp, 6}, {bronze::kRawValue, 7}};
+    static constexpr int kCopied[][2] = {{bronze::kEventId, 0},        {bronze::kUserId, 1},
+                                         {bronze::kEventType, 2},      {bronze::kEventTimestamp, 3},
+                                         {bronze::kKafkaPartition, 4}, {bronze::kKafkaOffset, 5},
+                                         {bronze::kKafkaTimestamp, 6}, {bronze::kRawValue, 7}};
     for (const auto& [from, to] : kCopied) quarantine.column(to).AppendFrom(in.column(from), r);
     quarantine.column(8).AppendString(rule);
     quarantine.column(9).AppendString(reason);
@@ -192,9 +236,9 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
     }
     if (event_type.IsNull(r) ||
         !std::binary_search(sorted_types_.begin(), sorted_types_.end(), event_type.String(r))) {
-      quarantine_row(r, "event_type_allowed",
-                     event_type.IsNull(r) ? std::string_view("event_type is null")
-                                          : event_type.String(r));
+      quarantine_row(
+          r, "event_type_allowed",
+          event_type.IsNull(r) ? std::string_view("event_type is null") : event_type.String(r));
       continue;
     }
     if (event_ts.IsNull(r)) {
@@ -215,7 +259,8 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
       tracker_->ObserveBatch(on_time, "event_time", "kafka_partition", now_micros));
   const Column& et = on_time.column(silver::kEventTime);
   for (size_t r = 0; r < on_time.num_rows(); ++r)
-    batch_metrics_.max_event_time_ms = std::max(batch_metrics_.max_event_time_ms, et.Int64(r) / 1000);
+    batch_metrics_.max_event_time_ms =
+        std::max(batch_metrics_.max_event_time_ms, et.Int64(r) / 1000);
 
   std::vector<uint32_t> keep;
   keep.reserve(on_time.num_rows());
@@ -246,20 +291,16 @@ int64_t SilverProcessor::NextWatermark(int64_t now_ms) {
   return ToMillis(tracker_->AdvanceWatermark(now_ms * 1000));
 }
 
-Result<std::string> SilverProcessor::SnapshotState() {
-  state_codec::Writer w("SLV1", 1);
-  w.Bytes(tracker_->Serialize());
-  auto partitions = dedup_->Partitions();
-  w.U32(static_cast<uint32_t>(partitions.size()));
-  for (int32_t p : partitions) {
-    w.I32(p);
-    w.Bytes(dedup_->SerializeSnapshot(p));
-  }
+Status SilverProcessor::SaveState(bool full, std::vector<StateBlob>* blobs) {
+  blobs->push_back({kGlobalStatePartition, tracker_->Serialize()});
+  for (int32_t p : dedup_->Partitions())
+    blobs->push_back({p, full ? dedup_->SerializeSnapshot(p) : dedup_->SerializeDelta(p)});
   dedup_->MarkCheckpointed();
-  return w.Finish();
+  return Status::OK();
 }
 
-Status SilverProcessor::RestoreState(const std::string& bytes) {
+Status SilverProcessor::LoadState(const std::vector<StateBlob>& snapshot,
+                                  const std::vector<std::vector<StateBlob>>& deltas) {
   WatermarkOptions wo;
   wo.delay_ms = options_.watermark_delay_ms;
   STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
@@ -267,20 +308,12 @@ Status SilverProcessor::RestoreState(const std::string& bytes) {
   d.delay_ms = options_.watermark_delay_ms;
   d.drop_late_rows = false;  // late rows are routed to the late table before dedup
   STRATA_ASSIGN_OR_RETURN(auto dedup, Deduplicator::Create(d));
-  if (!bytes.empty()) {
-    state_codec::Reader r(bytes, "silver state");
-    STRATA_RETURN_IF_ERROR(r.Open("SLV1", 1));
-    std::string_view blob;
-    uint32_t n = 0;
-    if (!r.Bytes(&blob)) return r.Truncated();
-    STRATA_RETURN_IF_ERROR(tracker.Restore(blob));
-    if (!r.U32(&n)) return r.Truncated();
-    for (uint32_t i = 0; i < n; ++i) {
-      int32_t p;
-      if (!r.I32(&p) || !r.Bytes(&blob)) return r.Truncated();
-      STRATA_RETURN_IF_ERROR(dedup->Restore(p, blob, {}, tracker.watermark()));
-    }
+  StateHistory h = Collect(snapshot, deltas);
+  if (!h.global.empty()) STRATA_RETURN_IF_ERROR(tracker.Restore(h.global));
+  for (const auto& [p, part] : h.partitions) {
+    STRATA_RETURN_IF_ERROR(dedup->Restore(p, part.snapshot, part.deltas, tracker.watermark()));
   }
+  dedup->MarkCheckpointed();
   tracker_ = std::make_unique<WatermarkTracker>(std::move(tracker));
   dedup_ = std::move(dedup);
   return Status::OK();
@@ -294,11 +327,13 @@ GoldProcessor::~GoldProcessor() = default;
 
 Result<std::unique_ptr<GoldProcessor>> GoldProcessor::Create(const GoldOptions& options) {
   std::unique_ptr<GoldProcessor> p(new GoldProcessor(options));
-  STRATA_RETURN_IF_ERROR(p->RestoreState(""));
+  STRATA_RETURN_IF_ERROR(p->LoadState({}, {}));
   return p;
 }
 
-SchemaPtr GoldProcessor::output_schema() const { return agg_->output_schema(); }
+SchemaPtr GoldProcessor::output_schema() const {
+  return agg_->output_schema();
+}
 
 std::string GoldProcessor::Fingerprint() const {
   return "gold/v1 window=" + std::to_string(options_.window_ms) +
@@ -348,21 +383,19 @@ bool GoldProcessor::WantsNoDataBatch(int64_t watermark_ms) const {
   return watermark_ms > last_emitted_watermark_ms_ && agg_->stats().groups > 0;
 }
 
-Result<std::string> GoldProcessor::SnapshotState() {
-  state_codec::Writer w("GLD1", 1);
+Status GoldProcessor::SaveState(bool full, std::vector<StateBlob>* blobs) {
+  state_codec::Writer w("GLD2", 1);
   w.I64(last_emitted_watermark_ms_);
   w.Bytes(tracker_->Serialize());
-  auto partitions = agg_->Partitions();
-  w.U32(static_cast<uint32_t>(partitions.size()));
-  for (int32_t p : partitions) {
-    w.I32(p);
-    w.Bytes(agg_->SerializeSnapshot(p));
-  }
+  blobs->push_back({kGlobalStatePartition, w.Finish()});
+  for (int32_t p : agg_->Partitions())
+    blobs->push_back({p, full ? agg_->SerializeSnapshot(p) : agg_->SerializeDelta(p)});
   agg_->MarkCheckpointed();
-  return w.Finish();
+  return Status::OK();
 }
 
-Status GoldProcessor::RestoreState(const std::string& bytes) {
+Status GoldProcessor::LoadState(const std::vector<StateBlob>& snapshot,
+                                const std::vector<std::vector<StateBlob>>& deltas) {
   WatermarkOptions wo;
   wo.delay_ms = options_.watermark_delay_ms;
   STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
@@ -375,20 +408,18 @@ Status GoldProcessor::RestoreState(const std::string& bytes) {
   ao.distinct_column = options_.distinct_column;
   STRATA_ASSIGN_OR_RETURN(auto agg, WindowAggregator::Create(ao));
   int64_t last_emitted = 0;
-  if (!bytes.empty()) {
-    state_codec::Reader r(bytes, "gold state");
-    STRATA_RETURN_IF_ERROR(r.Open("GLD1", 1));
+  StateHistory h = Collect(snapshot, deltas);
+  if (!h.global.empty()) {
+    state_codec::Reader r(h.global, "gold state");
+    STRATA_RETURN_IF_ERROR(r.Open("GLD2", 1));
     std::string_view blob;
-    uint32_t n = 0;
     if (!r.I64(&last_emitted) || !r.Bytes(&blob)) return r.Truncated();
     STRATA_RETURN_IF_ERROR(tracker.Restore(blob));
-    if (!r.U32(&n)) return r.Truncated();
-    for (uint32_t i = 0; i < n; ++i) {
-      int32_t p;
-      if (!r.I32(&p) || !r.Bytes(&blob)) return r.Truncated();
-      STRATA_RETURN_IF_ERROR(agg->Restore(p, blob, {}, ToMicros(last_emitted)));
-    }
   }
+  for (const auto& [p, part] : h.partitions) {
+    STRATA_RETURN_IF_ERROR(agg->Restore(p, part.snapshot, part.deltas, ToMicros(last_emitted)));
+  }
+  agg->MarkCheckpointed();
   tracker_ = std::make_unique<WatermarkTracker>(std::move(tracker));
   agg_ = std::move(agg);
   last_emitted_watermark_ms_ = last_emitted;

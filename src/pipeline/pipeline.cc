@@ -11,7 +11,9 @@ namespace strata {
 
 namespace {
 
-std::string ShortName(const std::string& table) { return table.substr(table.rfind('.') + 1); }
+std::string ShortName(const std::string& table) {
+  return table.substr(table.rfind('.') + 1);
+}
 
 std::unique_ptr<MicroBatchSink> MakeSink(const std::string& name, const std::string& path,
                                          SchemaPtr schema,
@@ -36,7 +38,9 @@ Status EnsureTable(const std::string& name, const std::string& path, const Schem
 Pipeline::Pipeline(PipelineConfig config, PipelineOptions options)
     : config_(std::move(config)), options_(std::move(options)) {}
 
-Pipeline::~Pipeline() { (void)Stop(); }
+Pipeline::~Pipeline() {
+  (void)Stop();
+}
 
 Result<std::unique_ptr<Pipeline>> Pipeline::Create(const PipelineConfig& config,
                                                    PipelineOptions options) {
@@ -55,8 +59,8 @@ Status Pipeline::Build() {
 
   // Bronze: Kafka -> bronze table.
   {
-    STRATA_RETURN_IF_ERROR(EnsureTable(c.bronze.table, c.bronze.path, BronzeSchema(),
-                                       c.bronze.partition_by));
+    STRATA_RETURN_IF_ERROR(
+        EnsureTable(c.bronze.table, c.bronze.path, BronzeSchema(), c.bronze.partition_by));
     KafkaSourceOptions ko;
     ko.topic = c.source.topic;
     ko.kafka = c.source.kafka;

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
+#include "stream/processor.h"
 
 namespace strata {
 
@@ -36,7 +38,9 @@ struct CommittedBatch {
 //   metadata          the query's identity (JSON), written once
 //   offsets/<N>       PlannedBatch of batch N (JSON), before the batch runs
 //   commits/<N>       CommittedBatch of batch N (JSON), after its sink commits
-//   state/<N>.bin     the processor's state after batch N (stateful queries only)
+//   state/<N>.snapshot | state/<N>.delta
+//                     the processor's state after batch N (stateful queries only): the whole
+//                     state, or what batch N changed; a list of partition-tagged blobs
 // Every file is written atomically (temporary + fsync + rename). Batch N is committed iff
 // commits/N exists; a batch with offsets/N but no commits/N is re-run with the same range.
 // Not thread-safe; one query owns its checkpoint (a second process would be refused by the
@@ -63,11 +67,19 @@ class Checkpoint {
   Status WritePlanned(const PlannedBatch& batch);
   Status WriteCommitted(const CommittedBatch& batch);
 
-  Status WriteState(int64_t batch_id, const std::string& bytes);
-  // NotFound when there is no state for that batch.
-  Result<std::string> LoadState(int64_t batch_id) const;
+  // Writes the state of batch `batch_id` (a snapshot or a delta) atomically, replacing any
+  // state file that an earlier, failed attempt of the same batch left.
+  Status WriteState(int64_t batch_id, bool snapshot, const std::vector<StateBlob>& blobs);
+  // The state as of batch `batch_id`: the newest snapshot at or before it and every delta after
+  // that snapshot up to `batch_id`. Both empty when there is no snapshot (a fresh state is then
+  // right only if no delta exists either; Corruption otherwise). Corruption names a torn file.
+  // `snapshot_batch` receives the batch of the snapshot used, -1 when none.
+  Status LoadState(int64_t batch_id, std::vector<StateBlob>* snapshot,
+                   std::vector<std::vector<StateBlob>>* deltas, int64_t* snapshot_batch) const;
+  // Bytes of the state files written for `batch_id`.
+  int64_t StateBytes(int64_t batch_id) const;
 
-  // Deletes offsets, commits and state older than the retained window.
+  // Deletes offsets, commits and state no longer needed to restart from `latest_committed`.
   Status Purge(int64_t latest_committed);
 
  private:

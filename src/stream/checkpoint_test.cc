@@ -59,9 +59,10 @@ TEST_F(CheckpointTest, CorruptFileIsNamed) {
 
 TEST_F(CheckpointTest, NewerFormatIsRefused) {
   ASSERT_TRUE(CreateDirectories(dir_).ok());
-  ASSERT_TRUE(WriteFileAtomic(dir_ + "/metadata",
-                              R"({"formatVersion":99,"id":"x","name":"n","source":"s","fingerprint":"f"})")
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/metadata",
+                      R"({"formatVersion":99,"id":"x","name":"n","source":"s","fingerprint":"f"})")
+          .ok());
   auto m = Checkpoint(dir_).LoadMetadata();
   EXPECT_EQ(m.status().code(), StatusCode::kNotSupported);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,15 @@ struct ProcessorMetrics {
   int64_t rows_updated = 0;      // state rows changed by the batch
   int64_t max_event_time_ms = -1;
 };
+
+// One piece of a processor's state in the checkpoint: the state of one source partition (or
+// of the whole processor, kGlobalStatePartition), either in full or as the change since the
+// previous SaveState call.
+struct StateBlob {
+  int32_t partition = 0;
+  std::string bytes;
+};
+inline constexpr int32_t kGlobalStatePartition = INT32_MIN;
 
 // The context of one micro-batch, fixed when the batch is planned and recorded in the
 // checkpoint so that a re-run sees exactly the same values.
@@ -49,9 +59,17 @@ class BatchProcessor {
   virtual bool WantsNoDataBatch(int64_t watermark_ms) const { return false; }
 
   virtual bool stateful() const { return false; }
-  // Full state as bytes (used for the checkpoint's state file of a batch).
-  virtual Result<std::string> SnapshotState() { return std::string(); }
-  virtual Status RestoreState(const std::string& bytes) { return Status::OK(); }
+  // Appends the state after this batch to `blobs`: with `full`, every partition's whole state;
+  // otherwise only what changed since the previous SaveState (deltas), so that checkpoint cost
+  // follows the change, not the total. Partition-keyed, so a partition's state can move to
+  // another process. Afterwards the processor starts a new delta.
+  virtual Status SaveState(bool full, std::vector<StateBlob>* blobs) { return Status::OK(); }
+  // Replaces the state by `snapshot` (blobs of one full save; empty for a fresh state) with
+  // `deltas` (blobs of later saves, oldest first) applied in order.
+  virtual Status LoadState(const std::vector<StateBlob>& snapshot,
+                           const std::vector<std::vector<StateBlob>>& deltas) {
+    return Status::OK();
+  }
   // A stable description of the operators (keys, windows) to detect incompatible restarts.
   virtual std::string Fingerprint() const = 0;
 };

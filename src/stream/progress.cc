@@ -7,11 +7,16 @@ namespace strata {
 
 const char* QueryStateName(QueryState s) {
   switch (s) {
-    case QueryState::kInitializing: return "INITIALIZING";
-    case QueryState::kActive: return "ACTIVE";
-    case QueryState::kIdle: return "IDLE";
-    case QueryState::kStopped: return "STOPPED";
-    case QueryState::kFailed: return "FAILED";
+    case QueryState::kInitializing:
+      return "INITIALIZING";
+    case QueryState::kActive:
+      return "ACTIVE";
+    case QueryState::kIdle:
+      return "IDLE";
+    case QueryState::kStopped:
+      return "STOPPED";
+    case QueryState::kFailed:
+      return "FAILED";
   }
   return "UNKNOWN";
 }
@@ -38,13 +43,22 @@ std::string QueryProgress::ToJson() const {
   w.Key("stateOperators").BeginArray();
   if (stateful) {
     w.BeginObject()
-        .Key("numRowsTotal").Int(state.state_rows)
-        .Key("numRowsUpdated").Int(state.rows_updated)
-        .Key("memoryUsedBytes").Int(state.state_bytes)
-        .Key("numRowsDroppedByWatermark").Int(state.rows_dropped_by_watermark)
-        .Key("numDroppedDuplicateRows").Int(state.rows_dropped_duplicates)
-        .Key("numLateRows").Int(state.rows_late)
-        .Key("numQuarantinedRows").Int(state.rows_quarantined)
+        .Key("numRowsTotal")
+        .Int(state.state_rows)
+        .Key("numRowsUpdated")
+        .Int(state.rows_updated)
+        .Key("memoryUsedBytes")
+        .Int(state.state_bytes)
+        .Key("numRowsDroppedByWatermark")
+        .Int(state.rows_dropped_by_watermark)
+        .Key("numDroppedDuplicateRows")
+        .Int(state.rows_dropped_duplicates)
+        .Key("numLateRows")
+        .Int(state.rows_late)
+        .Key("numQuarantinedRows")
+        .Int(state.rows_quarantined)
+        .Key("checkpointBytesWritten")
+        .Int(state_file_bytes)
         .EndObject();
   }
   w.EndArray();

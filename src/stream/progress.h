@@ -29,6 +29,7 @@ struct QueryProgress {
   int64_t max_event_time_ms = -1;
   ProcessorMetrics state;
   bool stateful = false;
+  int64_t state_file_bytes = 0;  // checkpoint bytes written for the state of this batch
   std::string source_description;
   std::string start_offset;  // JSON
   std::string end_offset;    // JSON

@@ -16,8 +16,8 @@ struct SinkWriteStats {
   int64_t rows = 0;
   int64_t files = 0;
   int64_t bytes = 0;
-  int64_t version = -1;   // table version committed, -1 when skipped
-  bool skipped = false;   // already committed earlier (idempotent re-run)
+  int64_t version = -1;  // table version committed, -1 when skipped
+  bool skipped = false;  // already committed earlier (idempotent re-run)
 };
 
 // Everything a batch writes, committed per table, each commit carrying the txn of

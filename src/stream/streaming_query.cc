@@ -11,7 +11,9 @@ namespace strata {
 
 namespace {
 
-int64_t ElapsedMs(int64_t start_ns) { return (MonotonicNanos() - start_ns) / 1'000'000; }
+int64_t ElapsedMs(int64_t start_ns) {
+  return (MonotonicNanos() - start_ns) / 1'000'000;
+}
 
 bool IsRetryable(const Status& st) {
   return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kIOError ||
@@ -32,7 +34,9 @@ StreamingQuery::StreamingQuery(QueryOptions options, std::unique_ptr<MicroBatchS
       checkpoint_(options_.checkpoint_dir),
       run_id_(NewUuid()) {}
 
-StreamingQuery::~StreamingQuery() { Stop(); }
+StreamingQuery::~StreamingQuery() {
+  Stop();
+}
 
 void StreamingQuery::SetState(QueryState s, const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -68,10 +72,11 @@ bool StreamingQuery::SleepUnlessStopped(int64_t ms) {
 }
 
 Status StreamingQuery::Initialize() {
-  STRATA_RETURN_IF_ERROR(source_->Open().WithContext(options_.name + ": source " +
-                                                     source_->Description()));
+  STRATA_RETURN_IF_ERROR(
+      source_->Open().WithContext(options_.name + ": source " + source_->Description()));
   for (auto& sink : sinks_)
-    STRATA_RETURN_IF_ERROR(sink->Open().WithContext(options_.name + ": sink " + sink->Description()));
+    STRATA_RETURN_IF_ERROR(
+        sink->Open().WithContext(options_.name + ": sink " + sink->Description()));
 
   auto meta = checkpoint_.LoadMetadata();
   if (!meta.ok() && meta.status().code() != StatusCode::kNotFound) return meta.status();
@@ -146,14 +151,17 @@ Status StreamingQuery::Initialize() {
 
 Status StreamingQuery::ResetProcessorToCommitted() {
   if (!processor_->stateful()) return Status::OK();
-  if (last_committed_ < 0) return processor_->RestoreState("");
-  auto bytes = checkpoint_.LoadState(last_committed_);
-  if (!bytes.ok()) {
-    return bytes.status().WithContext(options_.name + ": state of committed batch " +
-                                      std::to_string(last_committed_) + " is missing");
+  std::vector<StateBlob> snapshot;
+  std::vector<std::vector<StateBlob>> deltas;
+  if (last_committed_ >= 0) {
+    STRATA_RETURN_IF_ERROR(
+        checkpoint_.LoadState(last_committed_, &snapshot, &deltas, &last_state_snapshot_));
+  } else {
+    last_state_snapshot_ = -1;
   }
-  return processor_->RestoreState(*bytes).WithContext(options_.name + ": restoring state of batch " +
-                                                      std::to_string(last_committed_));
+  return processor_->LoadState(snapshot, deltas)
+      .WithContext(options_.name + ": restoring the state of batch " +
+                   std::to_string(last_committed_));
 }
 
 Status StreamingQuery::RunOneBatch(bool* did_work) {
@@ -198,7 +206,8 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
   progress.duration_ms["triggerExecution"] = ElapsedMs(t0);
   int64_t total_ms = std::max<int64_t>(1, progress.duration_ms["triggerExecution"]);
   progress.processed_rows_per_second = progress.num_input_rows * 1000.0 / total_ms;
-  int64_t since_last = last_batch_start_ms_ > 0 ? plan.batch_timestamp_ms - last_batch_start_ms_ : 0;
+  int64_t since_last =
+      last_batch_start_ms_ > 0 ? plan.batch_timestamp_ms - last_batch_start_ms_ : 0;
   progress.input_rows_per_second =
       since_last > 0 ? progress.num_input_rows * 1000.0 / since_last : 0.0;
   last_batch_start_ms_ = plan.batch_timestamp_ms;
@@ -219,8 +228,8 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
   int64_t t_read = MonotonicNanos();
   int64_t process_ns = 0;
   if (!ctx.no_data) {
-    STRATA_RETURN_IF_ERROR(source_->Read(
-        plan.start, plan.end, plan.batch_timestamp_ms, [&](RecordBatch&& batch) {
+    STRATA_RETURN_IF_ERROR(
+        source_->Read(plan.start, plan.end, plan.batch_timestamp_ms, [&](RecordBatch&& batch) {
           rows += static_cast<int64_t>(batch.num_rows());
           int64_t tp = MonotonicNanos();
           Status s = processor_->Process(std::move(batch), outputs);
@@ -236,9 +245,13 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
   int64_t next_watermark = std::max(plan.watermark_ms, processor_->NextWatermark(NowMillis()));
 
   int64_t t_state = MonotonicNanos();
+  bool full_state = false;
   if (processor_->stateful()) {
-    STRATA_ASSIGN_OR_RETURN(std::string bytes, processor_->SnapshotState());
-    STRATA_RETURN_IF_ERROR(checkpoint_.WriteState(plan.batch_id, bytes));
+    full_state = last_state_snapshot_ < 0 ||
+                 plan.batch_id - last_state_snapshot_ >= options_.state_snapshot_interval;
+    std::vector<StateBlob> blobs;
+    STRATA_RETURN_IF_ERROR(processor_->SaveState(full_state, &blobs));
+    STRATA_RETURN_IF_ERROR(checkpoint_.WriteState(plan.batch_id, full_state, blobs));
   }
   int64_t state_ms = ElapsedMs(t_state);
 
@@ -257,12 +270,14 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
 
   int64_t t_commit = MonotonicNanos();
   STRATA_RETURN_IF_ERROR(checkpoint_.WriteCommitted({plan.batch_id, next_watermark}));
-  if (plan.batch_id % 20 == 0) STRATA_RETURN_IF_ERROR(checkpoint_.Purge(plan.batch_id));
+  if (full_state || plan.batch_id % 20 == 0)
+    STRATA_RETURN_IF_ERROR(checkpoint_.Purge(plan.batch_id));
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_committed_ = plan.batch_id;
     watermark_ms_ = next_watermark;
   }
+  if (full_state) last_state_snapshot_ = plan.batch_id;
   next_start_ = plan.end;
 
   progress.id = query_id_;
@@ -279,6 +294,7 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
   progress.watermark_ms = plan.watermark_ms;
   progress.max_event_time_ms = metrics.max_event_time_ms;
   progress.state = metrics;
+  progress.state_file_bytes = processor_->stateful() ? checkpoint_.StateBytes(plan.batch_id) : 0;
   progress.stateful = processor_->stateful();
   progress.source_description = source_->Description();
   progress.start_offset = plan.start;

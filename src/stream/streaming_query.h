@@ -29,6 +29,9 @@ struct QueryOptions {
   int max_batch_retries = 5;
   int64_t retry_backoff_ms = 200;
   size_t progress_history = 100;  // progress records kept in memory
+  // A stateful query writes its whole state every this many batches and only the change in
+  // between.
+  int64_t state_snapshot_interval = 10;
 };
 
 // A snapshot of a query's status, safe to read from any thread.
@@ -104,6 +107,7 @@ class StreamingQuery {
   int64_t watermark_ms_ = 0;
   std::optional<PlannedBatch> pending_;  // planned but not committed before a restart
   std::optional<std::string> available_now_cap_;
+  int64_t last_state_snapshot_ = -1;  // batch of the newest full state in the checkpoint
   int64_t last_batch_start_ms_ = 0;
 
   std::thread thread_;
@@ -111,9 +115,9 @@ class StreamingQuery {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   QueryState state_ = QueryState::kInitializing;  // guarded by mu_
-  std::string message_;                          // guarded by mu_
-  std::deque<QueryProgress> recent_;             // guarded by mu_
-  Status final_status_;                // guarded by mu_
+  std::string message_;                           // guarded by mu_
+  std::deque<QueryProgress> recent_;              // guarded by mu_
+  Status final_status_;                           // guarded by mu_
 };
 
 }  // namespace strata

@@ -110,11 +110,23 @@ class SumProcessor : public BatchProcessor {
   }
   int64_t NextWatermark(int64_t) override { return 0; }
   bool stateful() const override { return true; }
-  Result<std::string> SnapshotState() override { return std::to_string(sum_); }
-  Status RestoreState(const std::string& b) override {
-    sum_ = b.empty() ? 0 : std::stoll(b);
+  // The full state is the sum; a delta is what the batch added.
+  Status SaveState(bool full, std::vector<StateBlob>* blobs) override {
+    blobs->push_back({kGlobalStatePartition, std::to_string(full ? sum_ : sum_ - saved_)});
+    saved_ = sum_;
+    ++(full ? fulls_ : deltas_);
     return Status::OK();
   }
+  Status LoadState(const std::vector<StateBlob>& snapshot,
+                   const std::vector<std::vector<StateBlob>>& deltas) override {
+    sum_ = snapshot.empty() ? 0 : std::stoll(snapshot[0].bytes);
+    for (const auto& d : deltas) sum_ += std::stoll(d[0].bytes);
+    saved_ = sum_;
+    return Status::OK();
+  }
+  int64_t saved_ = 0;
+  int fulls_ = 0;
+  int deltas_ = 0;
   std::string Fingerprint() const override { return "sum"; }
   int64_t sum_ = 0;
 };
@@ -131,13 +143,14 @@ class StreamingQueryTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Runs an available-now query; returns its status and the final running sum.
-  Status RunOnce(int64_t max_rows, int64_t* sum = nullptr) {
+  Status RunOnce(int64_t max_rows, int64_t* sum = nullptr, int snapshot_interval = 10) {
     QueryOptions o;
     o.name = "test";
     o.checkpoint_dir = dir_;
     o.trigger.kind = Trigger::Kind::kAvailableNow;
     o.limit.max_rows = max_rows;
     o.retry_backoff_ms = 1;
+    o.state_snapshot_interval = snapshot_interval;
     auto proc = std::make_unique<SumProcessor>();
     SumProcessor* p = proc.get();
     std::vector<std::unique_ptr<MicroBatchSink>> sinks;
@@ -146,15 +159,21 @@ class StreamingQueryTest : public ::testing::Test {
                      std::move(sinks));
     Status st = q.Run();
     if (sum) *sum = p->sum_;
+    fulls_ += p->fulls_;
+    deltas_ += p->deltas_;
     return st;
   }
 
   std::string dir_;
   int64_t available_ = 0;
   MemoryTable table_;
+  int fulls_ = 0;
+  int deltas_ = 0;
 };
 
-int64_t SumTo(int64_t n) { return n * (n - 1) / 2; }
+int64_t SumTo(int64_t n) {
+  return n * (n - 1) / 2;
+}
 
 TEST_F(StreamingQueryTest, AvailableNowReadsEverythingInLimitedBatches) {
   available_ = 25;
@@ -195,6 +214,31 @@ TEST_F(StreamingQueryTest, TransientSinkFailureIsRetriedFromCommittedState) {
   ASSERT_TRUE(RunOnce(4, &sum).ok());
   EXPECT_EQ(table_.rows.size(), 10u);
   EXPECT_EQ(sum, SumTo(10));  // retried batches did not add twice to the state
+}
+
+TEST_F(StreamingQueryTest, StateIsSnapshotEveryNBatchesAndDeltasBetween) {
+  available_ = 100;
+  int64_t sum = 0;
+  ASSERT_TRUE(RunOnce(10, &sum, /*snapshot_interval=*/4).ok());  // batches 0..9
+  EXPECT_EQ(fulls_, 3);                                          // 0, 4, 8
+  EXPECT_EQ(deltas_, 7);
+  available_ = 130;
+  ASSERT_TRUE(RunOnce(10, &sum, 4).ok());  // restored from snapshot 8 + deltas 9
+  EXPECT_EQ(sum, SumTo(130));
+  // Old state files are purged up to the newest snapshot a restart needs.
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/state/0.snapshot"));
+}
+
+TEST_F(StreamingQueryTest, CorruptStateFileIsReportedNotMisread) {
+  available_ = 20;
+  ASSERT_TRUE(RunOnce(10).ok());
+  std::string f = dir_ + "/state/1.delta";
+  ASSERT_TRUE(std::filesystem::exists(f));
+  std::filesystem::resize_file(f, std::filesystem::file_size(f) - 3);
+  available_ = 30;
+  Status st = RunOnce(10);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("1.delta"), std::string::npos) << st.ToString();
 }
 
 TEST_F(StreamingQueryTest, CheckpointOfAnotherSourceIsRefused) {

@@ -39,7 +39,7 @@ struct Truth {
   int64_t parse_errors = 0;  // malformed JSON or a required field missing
   int64_t invalid_type = 0;  // parsed, but event_type not allowed
   std::vector<ValidEvent> late;
-  std::map<std::string, ValidEvent> on_time;  // first copy of each event_id
+  std::map<std::string, ValidEvent> on_time;            // first copy of each event_id
   std::map<std::string, std::string> malformed_values;  // value -> kept raw in bronze
 
   void Add(const std::string& value, bool crafted_late, int32_t partition) {
@@ -75,8 +75,7 @@ struct Truth {
 class PipelineE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("strata_e2e_" + std::to_string(::getpid())))
+    dir_ = (std::filesystem::temp_directory_path() / ("strata_e2e_" + std::to_string(::getpid())))
                .string();
     std::filesystem::remove_all(dir_);
     auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", 12}}, 1});
@@ -206,7 +205,8 @@ class PipelineE2ETest : public ::testing::Test {
     }
     // Per partition, offsets are dense from 0: nothing skipped.
     for (const auto& row : Query("SELECT kafka_partition, min(kafka_offset), max(kafka_offset), "
-                                 "count(*) FROM " + bronze + " GROUP BY 1")) {
+                                 "count(*) FROM " +
+                                 bronze + " GROUP BY 1")) {
       EXPECT_EQ(row[1], "0");
       EXPECT_EQ(std::stoll(row[2]) + 1, std::stoll(row[3])) << "partition " << row[0];
     }
@@ -217,7 +217,8 @@ class PipelineE2ETest : public ::testing::Test {
               static_cast<int64_t>(truth.on_time.size()));
     std::set<std::string> silver_ids;
     for (const auto& row : Query("SELECT event_id, event_timestamp, "
-                                 "epoch_ms(event_time), event_type, user_id FROM " + silver)) {
+                                 "epoch_ms(event_time), event_type, user_id FROM " +
+                                 silver)) {
       auto it = truth.on_time.find(row[0]);
       ASSERT_NE(it, truth.on_time.end()) << "unexpected event in silver: " << row[0];
       EXPECT_EQ(std::stoll(row[1]), it->second.ts_ms);
@@ -261,9 +262,10 @@ class PipelineE2ETest : public ::testing::Test {
       c.users.insert(e.user_id);
     }
     ASSERT_FALSE(expected.empty());
-    auto gold_rows = Query("SELECT epoch_ms(window_start), epoch_ms(window_end), event_type, "
-                           "event_count, unique_users, is_final FROM " + gold +
-                           " ORDER BY 1, 3");
+    auto gold_rows = Query(
+        "SELECT epoch_ms(window_start), epoch_ms(window_end), event_type, "
+        "event_count, unique_users, is_final FROM " +
+        gold + " ORDER BY 1, 3");
     EXPECT_EQ(gold_rows.size(), expected.size());
     for (const auto& row : gold_rows) {
       int64_t start = std::stoll(row[0]);
@@ -278,7 +280,8 @@ class PipelineE2ETest : public ::testing::Test {
     }
     // Distinct users across event types come from merging sketches, not summing them.
     for (const auto& row : Query("SELECT epoch_ms(window_start), hll_merge_estimate(users_sketch) "
-                                 "FROM " + gold + " GROUP BY 1")) {
+                                 "FROM " +
+                                 gold + " GROUP BY 1")) {
       std::set<std::string> users;
       int64_t start = std::stoll(row[0]);
       for (const auto& [id, e] : truth.on_time)
