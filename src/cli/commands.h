@@ -65,6 +65,17 @@ struct TableArgs {
   int limit = 20;
 };
 
+struct TortureArgs {
+  int kills = 30;
+  double rate = 800;
+  uint64_t seed = 1;
+  std::string data_dir;
+  int64_t min_run_ms = 300;
+  int64_t max_run_ms = 2500;
+  bool broker_faults = false;
+  bool keep = false;
+};
+
 // Each returns the process exit code; errors are printed as one line on stderr.
 int RunDemo(const DemoArgs& args);
 int RunKafka(const KafkaArgs& args);
@@ -73,6 +84,7 @@ int RunPipeline(const RunArgs& args);
 int RunQuery(const QueryArgs& args);
 int RunDescribe(const TableArgs& args);
 int RunHistory(const TableArgs& args);
+int RunTorture(const TortureArgs& args);
 int RunStatus(const StatusArgs& args);
 
 }  // namespace strata::cli

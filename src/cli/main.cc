@@ -91,6 +91,19 @@ int main(int argc, char** argv) {
   describe_cmd->add_option("--data-dir", describe.data_dir, "Data directory");
   describe_cmd->add_option("table", describe.table, "Table name or path")->required();
 
+  TortureArgs torture;
+  auto* torture_cmd = app.add_subcommand(
+      "torture", "Crash test: kill the pipeline again and again, then check every layer");
+  torture_cmd->add_option("--kills", torture.kills, "Pipeline kills (or broker faults)");
+  torture_cmd->add_option("--rate", torture.rate, "Generated events per second");
+  torture_cmd->add_option("--seed", torture.seed, "Random seed");
+  torture_cmd->add_option("--data-dir", torture.data_dir, "Working directory (default: a temp dir)");
+  torture_cmd->add_option("--min-run-ms", torture.min_run_ms, "Shortest life of a pipeline run");
+  torture_cmd->add_option("--max-run-ms", torture.max_run_ms, "Longest life of a pipeline run");
+  torture_cmd->add_flag("--broker-faults", torture.broker_faults,
+                        "Take Kafka brokers down and up instead of killing the pipeline");
+  torture_cmd->add_flag("--keep", torture.keep, "Keep the working directory");
+
   TableArgs history;
   auto* history_cmd = app.add_subcommand("history", "Commit history of a table");
   history_cmd->add_option("--config", history.config_file, "Pipeline TOML");
@@ -110,6 +123,7 @@ int main(int argc, char** argv) {
   if (*query_cmd) return RunQuery(query);
   if (*describe_cmd) return RunDescribe(describe);
   if (*history_cmd) return RunHistory(history);
+  if (*torture_cmd) return RunTorture(torture);
   if (*status_cmd) return RunStatus(status);
   return 2;
 }

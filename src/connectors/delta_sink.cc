@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "core/crash_point.h"
 #include "core/file_util.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
@@ -118,7 +119,9 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
                     {{"numAddedFiles", std::to_string(stats.files)},
                      {"numOutputRows", std::to_string(stats.rows)},
                      {"numOutputBytes", std::to_string(stats.bytes)}});
+  CrashPoint("sink.before_commit");  // data files written, not yet referenced
   auto version = txn->Commit();
+  CrashPoint("sink.after_commit");  // committed to the table, not yet to the checkpoint
   if (!version.ok()) {
     // Another writer committed this very batch first (same txn appId): it is in the table.
     STRATA_ASSIGN_OR_RETURN(auto latest, table_->LatestSnapshot());

@@ -1,5 +1,7 @@
 #include "core/file_util.h"
 
+#include "core/crash_point.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -68,6 +70,7 @@ Result<std::string> ReadFile(const std::string& path) {
 Status WriteFileAtomic(const std::string& path, std::string_view data) {
   std::string tmp = TempNameFor(path);
   STRATA_RETURN_IF_ERROR(WriteAndSync(tmp, data));
+  CrashPoint("file.before_rename");
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Status st = IOError(ErrnoMessage("cannot rename to", path));
     ::unlink(tmp.c_str());
@@ -79,6 +82,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
 Status WriteFileIfAbsent(const std::string& path, std::string_view data) {
   std::string tmp = TempNameFor(path);
   STRATA_RETURN_IF_ERROR(WriteAndSync(tmp, data));
+  CrashPoint("file.before_link");
   int rc = ::link(tmp.c_str(), path.c_str());
   int err = errno;
   ::unlink(tmp.c_str());

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/crash_point.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
 
@@ -185,17 +186,26 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
     progress.duration_ms["latestOffset"] = ElapsedMs(t0);
     int64_t t_wal = MonotonicNanos();
     STRATA_RETURN_IF_ERROR(checkpoint_.WritePlanned(plan));
+    CrashPoint("query.after_plan");
     progress.duration_ms["walCommit"] = ElapsedMs(t_wal);
   }
   *did_work = true;
 
   Status st;
+  int64_t unavailable_since = 0;
   for (int attempt = 0;; ++attempt) {
     st = ExecuteBatch(plan, progress);
-    if (st.ok() || !IsRetryable(st) || attempt >= options_.max_batch_retries || stop_.load()) break;
-    int64_t backoff = options_.retry_backoff_ms << std::min(attempt, 6);
-    spdlog::warn("{}: batch {} failed ({}), retry {} of {} in {} ms", options_.name, plan.batch_id,
-                 st.ToString(), attempt + 1, options_.max_batch_retries, backoff);
+    if (st.ok() || !IsRetryable(st) || stop_.load()) break;
+    const bool unavailable = st.code() == StatusCode::kUnavailable;
+    if (unavailable) {
+      if (unavailable_since == 0) unavailable_since = MonotonicNanos();
+      if (ElapsedMs(unavailable_since) >= options_.max_unavailable_ms) break;
+    } else if (attempt >= options_.max_batch_retries) {
+      break;
+    }
+    int64_t backoff = std::min<int64_t>(10'000, options_.retry_backoff_ms << std::min(attempt, 6));
+    spdlog::warn("{}: batch {} failed ({}), retry {} in {} ms", options_.name, plan.batch_id,
+                 st.ToString(), attempt + 1, backoff);
     STRATA_RETURN_IF_ERROR(ResetProcessorToCommitted());
     if (!SleepUnlessStopped(backoff)) break;
   }
@@ -269,6 +279,7 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
   int64_t sink_ms = ElapsedMs(t_sink);
 
   int64_t t_commit = MonotonicNanos();
+  CrashPoint("query.before_commit_record");
   STRATA_RETURN_IF_ERROR(checkpoint_.WriteCommitted({plan.batch_id, next_watermark}));
   if (full_state || plan.batch_id % 20 == 0)
     STRATA_RETURN_IF_ERROR(checkpoint_.Purge(plan.batch_id));

@@ -28,6 +28,9 @@ struct QueryOptions {
   // many times, with exponential back-off from retry_backoff_ms, from the last committed state.
   int max_batch_retries = 5;
   int64_t retry_backoff_ms = 200;
+  // A source or sink that is unavailable (brokers down) is waited for this long, retrying with
+  // back-off (capped at 10 s), before the query fails.
+  int64_t max_unavailable_ms = 10 * 60'000;
   size_t progress_history = 100;  // progress records kept in memory
   // A stateful query writes its whole state every this many batches and only the change in
   // between.
