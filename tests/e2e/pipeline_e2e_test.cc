@@ -125,12 +125,13 @@ class PipelineE2ETest : public ::testing::Test {
     ASSERT_EQ(producer_->delivery_errors(), 0u);
   }
 
-  PipelineConfig Config() {
+  PipelineConfig Config(const std::string& extra_gold = "") {
     auto c = ParsePipelineConfig("[pipeline]\ndata_dir = \"" + dir_ +
                                  "\"\n[source]\nstartingOffsets = \"earliest\"\n"
                                  "maxOffsetsPerTrigger = 7000\n"
                                  "[silver]\nmaxFilesPerTrigger = 4\n"
-                                 "[gold]\nmaxFilesPerTrigger = 5\n");
+                                 "[gold]\nmaxFilesPerTrigger = 5\n" +
+                                 extra_gold);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     c->source.kafka["bootstrap.servers"] = cluster_->bootstrap_servers();
     return *c;
@@ -345,6 +346,24 @@ TEST_F(PipelineE2ETest, EveryLayerMatchesTheTruthAcrossARestart) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM catalog.streaming.silver_clickstream"), before);
   CheckAllLayers();
   CheckEveryFileReadsBack();
+}
+
+TEST_F(PipelineE2ETest, RestartWithOtherWindowsIsRefusedButOtherTriggersAreFine) {
+  Produce(/*seed=*/9, kStartMs, 3'000, 0);
+  RunPipeline();
+  // A new trigger interval and rate limit: compatible.
+  auto changed = Config("trigger = \"5 seconds\"\n");
+  changed.source.max_offsets_per_trigger = 100;
+  auto ok = Pipeline::Create(changed, {true, nullptr});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE((*ok)->RunAvailableNow().ok());
+  // Other windows: the gold checkpoint's state cannot be reused.
+  auto other = Pipeline::Create(Config("window = \"2 minutes\"\n"), {true, nullptr});
+  ASSERT_TRUE(other.ok());
+  Status st = (*other)->RunAvailableNow();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("windows"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("window=120000ms"), std::string::npos) << st.ToString();
 }
 
 }  // namespace
