@@ -75,6 +75,15 @@ class TableReader {
     for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
     return InvalidArgument(Name(key) + ": '" + *out + "' is not one of " + list);
   }
+  // A nested table [prefix.key], or nullptr when absent; InvalidArgument when `key` is not a
+  // table.
+  Result<const toml::table*> Sub(const char* key) {
+    const toml::node* n = Take(key);
+    if (!n) return static_cast<const toml::table*>(nullptr);
+    if (!n->is_table()) return TypeError(key, "a table");
+    return n->as_table();
+  }
+  bool Has(const char* key) const { return table_ && table_->get(key) != nullptr; }
   Status Finish() const {
     if (!table_) return Status::OK();
     for (const auto& [k, v] : *table_) {
@@ -203,6 +212,54 @@ Status ReadLayer(TableReader& r, LayerConfig* layer) {
   return Status::OK();
 }
 
+// String fields of the event that validation rules may name.
+constexpr const char* kValidatedFields[] = {"event_id", "user_id",  "session_id",  "event_type",
+                                            "page_url", "referrer", "device_type", "country"};
+
+Status ReadWatermarkRule(TableReader& r, WatermarkConfig* rule) {
+  STRATA_RETURN_IF_ERROR(r.OneOf("watermarkPolicy", &rule->policy, {"min", "max"}));
+  STRATA_RETURN_IF_ERROR(r.Duration("idleTimeout", &rule->idle_timeout_ms));
+  return Status::OK();
+}
+
+// The keys of one gold table, [gold] or [gold.<name>]; `g` holds the defaults.
+Status ReadGold(TableReader& r, GoldConfig* g) {
+  STRATA_RETURN_IF_ERROR(r.Bool("enabled", &g->enabled));
+  STRATA_RETURN_IF_ERROR(ReadLayer(r, g));
+  STRATA_RETURN_IF_ERROR(r.Duration("watermark", &g->watermark_ms));
+  STRATA_RETURN_IF_ERROR(ReadWatermarkRule(r, &g->watermark_rule));
+  if (r.Has("window")) {
+    STRATA_RETURN_IF_ERROR(r.Duration("window", &g->window_ms));
+    g->slide_ms = g->window_ms;
+  }
+  STRATA_RETURN_IF_ERROR(r.Duration("slide", &g->slide_ms));
+  STRATA_RETURN_IF_ERROR(r.OneOf("outputMode", &g->output_mode, {"append", "update"}));
+  STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &g->max_files_per_trigger, 1));
+  if (g->window_ms <= 0) return InvalidArgument(r.Name("window") + ": must be positive");
+  if (g->slide_ms <= 0 || g->slide_ms > g->window_ms || g->window_ms % g->slide_ms != 0)
+    return InvalidArgument(r.Name("slide") +
+                           ": must be positive, at most the window, and divide it");
+  return Status::OK();
+}
+
+// The gold tables besides [gold], with their defaults (docs/tables.md).
+std::vector<GoldConfig> DefaultGoldTables() {
+  std::vector<GoldConfig> out(3);
+  out[0].name = "active_users_per_minute";
+  out[0].table = "catalog.streaming.gold_active_users_per_minute";
+  out[0].key_column = "";
+  out[1].name = "active_users_5m";
+  out[1].table = "catalog.streaming.gold_active_users_5m";
+  out[1].key_column = "";
+  out[1].window_ms = 5 * 60'000;
+  out[1].slide_ms = 60'000;
+  out[2].name = "page_views_per_minute";
+  out[2].table = "catalog.streaming.gold_page_views_per_minute";
+  out[2].key_column = "page_url";
+  out[2].event_type_filter = "page_view";
+  return out;
+}
+
 const toml::table* SubTable(const toml::table& root, const char* key, Status* st) {
   const toml::node* n = root.get(key);
   if (!n) return nullptr;
@@ -222,11 +279,22 @@ std::string TablePathFor(const std::string& data_dir, const std::string& table_n
 }
 
 std::map<std::string, std::string> PipelineConfig::Tables() const {
-  return {{bronze.table, bronze.path},
-          {silver.table, silver.path},
-          {silver.late_table, silver.late_path},
-          {silver.quarantine_table, silver.quarantine_path},
-          {gold.table, gold.path}};
+  std::map<std::string, std::string> out = {{bronze.table, bronze.path},
+                                            {silver.table, silver.path},
+                                            {silver.late_table, silver.late_path},
+                                            {silver.quarantine_table, silver.quarantine_path},
+                                            {gold.table, gold.path}};
+  for (const auto& g : gold_tables)
+    if (g.enabled) out[g.table] = g.path;
+  return out;
+}
+
+std::vector<const GoldConfig*> PipelineConfig::EnabledGoldTables() const {
+  std::vector<const GoldConfig*> out;
+  if (gold.enabled) out.push_back(&gold);
+  for (const auto& g : gold_tables)
+    if (g.enabled) out.push_back(&g);
+  return out;
 }
 
 std::map<std::string, std::string> PipelineConfig::RedactedKafka() const {
@@ -313,7 +381,27 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
     STRATA_RETURN_IF_ERROR(r.String("lateTable", &c.silver.late_table));
     STRATA_RETURN_IF_ERROR(r.String("quarantineTable", &c.silver.quarantine_table));
     STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &c.silver.max_files_per_trigger, 1));
+    STRATA_RETURN_IF_ERROR(ReadWatermarkRule(r, &c.silver.watermark_rule));
+    STRATA_RETURN_IF_ERROR(r.StringList("requiredFields", &c.silver.required_fields));
+    STRATA_RETURN_IF_ERROR(r.Duration("maxFutureTime", &c.silver.max_future_ms));
+    STRATA_ASSIGN_OR_RETURN(const toml::table* allowed, r.Sub("allowedValues"));
+    if (allowed) {
+      TableReader ar(allowed, "silver.allowedValues");
+      for (const char* f : kValidatedFields) {
+        std::vector<std::string> values;
+        if (!ar.Has(f)) continue;
+        STRATA_RETURN_IF_ERROR(ar.StringList(f, &values));
+        c.silver.allowed_values[f] = std::move(values);
+      }
+      STRATA_RETURN_IF_ERROR(ar.Finish());
+    }
     STRATA_RETURN_IF_ERROR(r.Finish());
+    for (const auto& f : c.silver.required_fields) {
+      if (std::find(std::begin(kValidatedFields), std::end(kValidatedFields), f) ==
+          std::end(kValidatedFields))
+        return InvalidArgument("silver.requiredFields: '" + f +
+                               "' is not a string field of the event");
+    }
     static const std::set<std::string> kDedupKeys = {"event_id", "user_id", "session_id"};
     if (!kDedupKeys.count(c.silver.dedup_key))
       return InvalidArgument("silver.dedupKey: '" + c.silver.dedup_key +
@@ -325,18 +413,22 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   {
     TableReader r(SubTable(root, "gold", &st), "gold");
     STRATA_RETURN_IF_ERROR(st);
-    STRATA_RETURN_IF_ERROR(ReadLayer(r, &c.gold));
-    STRATA_RETURN_IF_ERROR(r.Duration("watermark", &c.gold.watermark_ms));
-    STRATA_RETURN_IF_ERROR(r.Duration("window", &c.gold.window_ms));
-    c.gold.slide_ms = c.gold.window_ms;
-    STRATA_RETURN_IF_ERROR(r.Duration("slide", &c.gold.slide_ms));
-    STRATA_RETURN_IF_ERROR(r.OneOf("outputMode", &c.gold.output_mode, {"append"}));
-    STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &c.gold.max_files_per_trigger, 1));
+    STRATA_RETURN_IF_ERROR(ReadGold(r, &c.gold));
+    c.gold.name = "";
+    c.gold_tables = DefaultGoldTables();
+    for (auto& g : c.gold_tables) {
+      // Each table inherits the [gold] rules unless its section overrides them.
+      g.trigger = c.gold.trigger;
+      g.watermark_ms = c.gold.watermark_ms;
+      g.watermark_rule = c.gold.watermark_rule;
+      g.output_mode = c.gold.output_mode;
+      g.max_files_per_trigger = c.gold.max_files_per_trigger;
+      STRATA_ASSIGN_OR_RETURN(const toml::table* sub, r.Sub(g.name.c_str()));
+      TableReader gr(sub, "gold." + g.name);
+      STRATA_RETURN_IF_ERROR(ReadGold(gr, &g));
+      STRATA_RETURN_IF_ERROR(gr.Finish());
+    }
     STRATA_RETURN_IF_ERROR(r.Finish());
-    if (c.gold.window_ms <= 0) return InvalidArgument("gold.window: must be positive");
-    if (c.gold.slide_ms <= 0 || c.gold.slide_ms > c.gold.window_ms ||
-        c.gold.window_ms % c.gold.slide_ms != 0)
-      return InvalidArgument("gold.slide: must be positive, at most gold.window, and divide it");
   }
   {
     TableReader r(SubTable(root, "server", &st), "server");
@@ -355,6 +447,7 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   table_path(c.bronze);
   table_path(c.silver);
   table_path(c.gold);
+  for (auto& g : c.gold_tables) table_path(g);
   c.silver.late_path = TablePathFor(c.data_dir, c.silver.late_table);
   c.silver.quarantine_path = TablePathFor(c.data_dir, c.silver.quarantine_table);
   auto checkpoint_path = [&](LayerConfig& l) {
@@ -367,8 +460,10 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   checkpoint_path(c.bronze);
   checkpoint_path(c.silver);
   checkpoint_path(c.gold);
+  for (auto& g : c.gold_tables) checkpoint_path(g);
   std::set<std::string> checkpoints = {c.bronze.checkpoint, c.silver.checkpoint, c.gold.checkpoint};
-  if (checkpoints.size() != 3)
+  for (const auto& g : c.gold_tables) checkpoints.insert(g.checkpoint);
+  if (checkpoints.size() != 3 + c.gold_tables.size())
     return InvalidArgument("checkpointLocation: each query needs its own checkpoint directory");
   return c;
 }

@@ -34,8 +34,23 @@ struct LayerConfig {
   std::vector<std::string> partition_by;
 };
 
+// Watermark rules shared by silver and gold (operators/watermark.h): "min" lets the slowest
+// Kafka partition hold the watermark back, "max" lets the fastest drive it; idle_timeout_ms > 0
+// stops a partition without data for that long (processing time) from holding it back.
+struct WatermarkConfig {
+  std::string policy = "min";
+  int64_t idle_timeout_ms = 0;
+};
+
 struct SilverConfig : LayerConfig {
   int64_t watermark_ms = 10 * 60'000;
+  WatermarkConfig watermark_rule;
+  // Validation beyond the built-in rules (ids present, known event type): fields that must be
+  // non-empty, allowed values per field, and how far in the future (relative to the batch's
+  // processing time) an event time may be (0 = unchecked).
+  std::vector<std::string> required_fields;
+  std::map<std::string, std::vector<std::string>> allowed_values;
+  int64_t max_future_ms = 0;
   std::string dedup_key = "event_id";
   std::vector<std::string> event_types = {"page_view", "click", "scroll", "purchase",
                                           "add_to_cart"};
@@ -45,11 +60,18 @@ struct SilverConfig : LayerConfig {
 };
 
 struct GoldConfig : LayerConfig {
+  std::string name = "events_per_minute";  // the [gold.<name>] section ("" for [gold])
+  bool enabled = true;
   int64_t watermark_ms = 5 * 60'000;
+  WatermarkConfig watermark_rule;
   int64_t window_ms = 60'000;
   int64_t slide_ms = 60'000;
+  // "append": one final row per window once the watermark passes its end; "update": every
+  // trigger upserts the windows that changed (is_final = false until final).
   std::string output_mode = "append";
   int64_t max_files_per_trigger = 1000;
+  std::string key_column = "event_type";  // group key; empty = one group per window
+  std::string event_type_filter;          // only rows of this event type; empty = all
 };
 
 struct ServerConfig {
@@ -65,7 +87,12 @@ struct PipelineConfig {
   LayerConfig bronze;
   SilverConfig silver;
   GoldConfig gold;
+  // The other gold tables ([gold.<name>] sections), in a fixed order; disabled ones included.
+  std::vector<GoldConfig> gold_tables;
   ServerConfig server;
+
+  // [gold] followed by the enabled [gold.<name>] tables.
+  std::vector<const GoldConfig*> EnabledGoldTables() const;
 
   // Every table of the pipeline: catalog name -> directory.
   std::map<std::string, std::string> Tables() const;

@@ -55,6 +55,14 @@ TEST(ConfigTest, ErrorsNameTheKey) {
       {"[gold]\nwindow = \"1 minute\"\nslide = \"7 seconds\"\n", "gold.slide"},
       {"[bronze]\ntable = \"bronze\"\n", "bronze.table"},
       {"this is not toml", "<config>"},
+      {"[silver]\nwatermarkPolicy = \"avg\"\n", "silver.watermarkPolicy"},
+      {"[gold]\nidleTimeout = \"soon\"\n", "gold.idleTimeout"},
+      {"[gold.page_views_per_minute]\nslide = \"7 seconds\"\n", "gold.page_views_per_minute.slide"},
+      {"[gold.active_users_5m]\nbogus = 1\n", "gold.active_users_5m.bogus"},
+      {"[gold]\nactive_users_5m = 3\n", "gold.active_users_5m"},
+      {"[silver]\nrequiredFields = [\"colour\"]\n", "silver.requiredFields"},
+      {"[silver.allowedValues]\ncolour = [\"red\"]\n", "silver.allowedValues.colour"},
+      {"[silver]\nmaxFutureTime = 5\n", "silver.maxFutureTime"},
   };
   for (const auto& tc : cases) {
     auto c = ParsePipelineConfig(tc.toml);
@@ -69,8 +77,44 @@ TEST(ConfigTest, DefaultsDeriveTablesAndCheckpoints) {
   PipelineConfig c = DefaultPipelineConfig();
   EXPECT_EQ(c.silver.late_table, "catalog.streaming.silver_clickstream_late");
   EXPECT_EQ(c.silver.quarantine_table, "catalog.streaming.silver_clickstream_quarantine");
-  EXPECT_EQ(c.Tables().size(), 5u);
+  EXPECT_EQ(c.Tables().size(), 8u);
+  ASSERT_EQ(c.EnabledGoldTables().size(), 4u);
+  EXPECT_EQ(c.gold.watermark_rule.policy, "min");
+  EXPECT_EQ(c.gold.watermark_rule.idle_timeout_ms, 0);
+  EXPECT_EQ(c.gold_tables[1].table, "catalog.streaming.gold_active_users_5m");
+  EXPECT_EQ(c.gold_tables[1].window_ms, 300'000);
+  EXPECT_EQ(c.gold_tables[1].slide_ms, 60'000);
+  EXPECT_EQ(c.gold_tables[2].key_column, "page_url");
+  EXPECT_EQ(c.gold_tables[2].event_type_filter, "page_view");
   EXPECT_EQ(c.gold.checkpoint, "strata-data/_checkpoints/gold_events_per_minute");
+}
+
+TEST(ConfigTest, WatermarkRulesValidationAndGoldTables) {
+  auto c = ParsePipelineConfig(
+      "[silver]\nwatermarkPolicy = \"max\"\nidleTimeout = \"30 seconds\"\n"
+      "requiredFields = [\"session_id\"]\nmaxFutureTime = \"5 minutes\"\n"
+      "[silver.allowedValues]\ndevice_type = [\"mobile\", \"desktop\"]\n"
+      "[gold]\noutputMode = \"update\"\ntrigger = \"1 second\"\nidleTimeout = \"1 minute\"\n"
+      "[gold.active_users_per_minute]\nenabled = false\n"
+      "[gold.active_users_5m]\nwindow = \"10 minutes\"\nslide = \"2 minutes\"\n"
+      "outputMode = \"append\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->silver.watermark_rule.policy, "max");
+  EXPECT_EQ(c->silver.watermark_rule.idle_timeout_ms, 30'000);
+  EXPECT_EQ(c->silver.required_fields, std::vector<std::string>{"session_id"});
+  EXPECT_EQ(c->silver.max_future_ms, 300'000);
+  EXPECT_EQ(c->silver.allowed_values.at("device_type").size(), 2u);
+  EXPECT_EQ(c->gold.output_mode, "update");
+  auto gold = c->EnabledGoldTables();
+  ASSERT_EQ(gold.size(), 3u);
+  EXPECT_EQ(gold[1]->name, "active_users_5m");
+  EXPECT_EQ(gold[1]->window_ms, 600'000);
+  EXPECT_EQ(gold[1]->slide_ms, 120'000);
+  EXPECT_EQ(gold[1]->output_mode, "append");
+  EXPECT_EQ(gold[1]->trigger.interval_ms, 1'000);  // inherited from [gold]
+  EXPECT_EQ(gold[1]->watermark_rule.idle_timeout_ms, 60'000);
+  EXPECT_EQ(gold[2]->output_mode, "update");
+  EXPECT_EQ(c->Tables().count("catalog.streaming.gold_active_users_per_minute"), 0u);
 }
 
 }  // namespace

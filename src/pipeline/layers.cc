@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "core/time_util.h"
 #include "event/bronze_builder.h"
@@ -178,6 +179,16 @@ SilverProcessor::~SilverProcessor() = default;
 
 Result<std::unique_ptr<SilverProcessor>> SilverProcessor::Create(const SilverOptions& options) {
   std::unique_ptr<SilverProcessor> p(new SilverProcessor(options));
+  for (const auto& rule : options.field_rules) {
+    int c = BronzeSchema()->IndexOf(rule.field);
+    if (c < 0 || BronzeSchema()->field(c).type != TypeId::kString)
+      return InvalidArgument("silver validation rule: '" + rule.field +
+                             "' is not a string column of bronze");
+    CompiledRule cr{c, rule.field + "_required", rule.field + "_allowed", rule.required,
+                    rule.allowed};
+    std::sort(cr.sorted_allowed.begin(), cr.sorted_allowed.end());
+    p->rules_.push_back(std::move(cr));
+  }
   STRATA_RETURN_IF_ERROR(p->LoadState({}, {}));
   return p;
 }
@@ -245,7 +256,29 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
       quarantine_row(r, "event_timestamp_required", "event_timestamp is null");
       continue;
     }
+    bool broken = false;
+    for (const auto& rule : rules_) {
+      const Column& col = in.column(rule.column);
+      const bool empty = col.IsNull(r) || col.String(r).empty();
+      if (rule.required && empty) {
+        quarantine_row(r, rule.required_rule.c_str(), "field is null or empty");
+        broken = true;
+        break;
+      }
+      if (!empty && !rule.sorted_allowed.empty() &&
+          !std::binary_search(rule.sorted_allowed.begin(), rule.sorted_allowed.end(),
+                              col.String(r))) {
+        quarantine_row(r, rule.allowed_rule.c_str(), col.String(r));
+        broken = true;
+        break;
+      }
+    }
+    if (broken) continue;
     int64_t t = event_ts.Int64(r) * 1000;
+    if (options_.max_future_ms > 0 && t > now_micros + options_.max_future_ms * 1000) {
+      quarantine_row(r, "event_time_future", "event time is beyond the allowed future bound");
+      continue;
+    }
     if (watermark_micros_ != kNoWatermark && t < watermark_micros_) {
       AppendSilverRow(in, r, late);
       late.column(silver::kNumColumns).AppendInt64(watermark_micros_);
@@ -303,6 +336,8 @@ Status SilverProcessor::LoadState(const std::vector<StateBlob>& snapshot,
                                   const std::vector<std::vector<StateBlob>>& deltas) {
   WatermarkOptions wo;
   wo.delay_ms = options_.watermark_delay_ms;
+  wo.policy = options_.watermark_policy;
+  wo.idle_timeout_ms = options_.idle_timeout_ms;
   STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
   DedupOptions d;
   d.delay_ms = options_.watermark_delay_ms;
@@ -339,7 +374,8 @@ std::string GoldProcessor::Fingerprint() const {
   return "gold/v1 window=" + std::to_string(options_.window_ms) +
          "ms slide=" + std::to_string(options_.slide_ms) + "ms key=" + options_.key_column +
          " distinct=" + options_.distinct_column +
-         " watermark=" + std::to_string(options_.watermark_delay_ms) + "ms";
+         " watermark=" + std::to_string(options_.watermark_delay_ms) + "ms" +
+         (options_.event_type_filter.empty() ? "" : " filter=" + options_.event_type_filter);
 }
 
 Status GoldProcessor::BeginBatch(const BatchContext& ctx) {
@@ -350,7 +386,20 @@ Status GoldProcessor::BeginBatch(const BatchContext& ctx) {
   return Status::OK();
 }
 
-Status GoldProcessor::Process(RecordBatch&& in, std::vector<std::vector<RecordBatch>>&) {
+Status GoldProcessor::Process(RecordBatch&& all, std::vector<std::vector<RecordBatch>>&) {
+  std::optional<RecordBatch> filtered;
+  if (!options_.event_type_filter.empty()) {
+    int c = all.schema()->IndexOf("event_type");
+    if (c < 0) return InvalidArgument("gold input has no event_type column to filter on");
+    const Column& type = all.column(c);
+    std::vector<uint32_t> keep;
+    keep.reserve(all.num_rows());
+    for (size_t r = 0; r < all.num_rows(); ++r)
+      if (type.IsValid(r) && type.String(r) == options_.event_type_filter)
+        keep.push_back(static_cast<uint32_t>(r));
+    filtered = all.Take(keep);
+  }
+  const RecordBatch& in = filtered ? *filtered : all;
   STRATA_RETURN_IF_ERROR(agg_->Process(in, watermark_micros_));
   STRATA_RETURN_IF_ERROR(
       tracker_->ObserveBatch(in, "event_time", "kafka_partition", ctx_.batch_timestamp_ms * 1000));
@@ -362,6 +411,13 @@ Status GoldProcessor::Process(RecordBatch&& in, std::vector<std::vector<RecordBa
 
 Status GoldProcessor::EndBatch(std::vector<std::vector<RecordBatch>>& outputs,
                                ProcessorMetrics& m) {
+  if (options_.output_mode == GoldOutputMode::kUpdate) {
+    // Before EmitFinal, so that a window both changed and final in this batch is written as
+    // provisional first and then replaced by its final row.
+    RecordBatch updated = agg_->EmitUpdated();
+    m.rows_updated = static_cast<int64_t>(updated.num_rows());
+    if (updated.num_rows()) outputs[0].push_back(std::move(updated));
+  }
   if (watermark_micros_ != kNoWatermark) {
     RecordBatch final_rows = agg_->EmitFinal(watermark_micros_);
     if (final_rows.num_rows()) outputs[0].push_back(std::move(final_rows));
@@ -398,6 +454,8 @@ Status GoldProcessor::LoadState(const std::vector<StateBlob>& snapshot,
                                 const std::vector<std::vector<StateBlob>>& deltas) {
   WatermarkOptions wo;
   wo.delay_ms = options_.watermark_delay_ms;
+  wo.policy = options_.watermark_policy;
+  wo.idle_timeout_ms = options_.idle_timeout_ms;
   STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
   WindowAggregatorOptions ao;
   ao.size_micros = options_.window_ms * 1000;

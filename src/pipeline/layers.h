@@ -6,13 +6,13 @@
 
 #include "batch/schema.h"
 #include "connectors/kafka_source.h"
+#include "operators/watermark.h"
 #include "stream/processor.h"
 
 namespace strata {
 
 class BronzeBatchBuilder;
 class Deduplicator;
-class WatermarkTracker;
 class WindowAggregator;
 
 // Schemas of the tables the pipeline writes (documented in docs/tables.md).
@@ -49,10 +49,25 @@ class BronzeProcessor : public BatchProcessor {
   int64_t errors_ = 0;
 };
 
+// A validation rule of silver beyond the built-in ones: `field` (a string column of bronze)
+// must be non-empty, and when `allowed` is not empty, one of those values. Rows breaking it go
+// to quarantine with rule "<field>_required" or "<field>_allowed".
+struct FieldRule {
+  std::string field;
+  bool required = false;
+  std::vector<std::string> allowed;
+};
+
 struct SilverOptions {
   int64_t watermark_delay_ms = 10 * 60'000;
+  WatermarkPolicy watermark_policy = WatermarkPolicy::kMin;
+  int64_t idle_timeout_ms = 0;
   std::string dedup_key = "event_id";
   std::vector<std::string> event_types;
+  std::vector<FieldRule> field_rules;
+  // > 0: an event time more than this after the batch's processing time is quarantined with
+  // rule "event_time_future".
+  int64_t max_future_ms = 0;
 };
 
 // Bronze -> silver (outputs: 0 silver, 1 late, 2 quarantine).
@@ -81,6 +96,13 @@ class SilverProcessor : public BatchProcessor {
   explicit SilverProcessor(const SilverOptions& options);
   SilverOptions options_;
   std::vector<std::string> sorted_types_;
+  struct CompiledRule {
+    int column;
+    std::string required_rule, allowed_rule;
+    bool required;
+    std::vector<std::string> sorted_allowed;
+  };
+  std::vector<CompiledRule> rules_;
   std::unique_ptr<WatermarkTracker> tracker_;
   std::unique_ptr<Deduplicator> dedup_;
   BatchContext ctx_;
@@ -89,18 +111,29 @@ class SilverProcessor : public BatchProcessor {
   uint64_t dropped_before_ = 0;
 };
 
+enum class GoldOutputMode : uint8_t {
+  kAppend,  // one final row per window, once the watermark passes its end
+  kUpdate,  // each batch: the windows that changed (is_final = false), then those now final
+};
+
 struct GoldOptions {
   int64_t watermark_delay_ms = 5 * 60'000;
+  WatermarkPolicy watermark_policy = WatermarkPolicy::kMin;
+  int64_t idle_timeout_ms = 0;
+  GoldOutputMode output_mode = GoldOutputMode::kAppend;
+  std::string event_type_filter;  // non-empty: only rows with this event_type are aggregated
   int64_t window_ms = 60'000;
   int64_t slide_ms = 60'000;
   std::string key_column = "event_type";  // empty: one group per window
   std::string distinct_column = "user_id";
 };
 
-// Silver -> gold: event-time window aggregation, append mode (a window's row is written once,
-// when the watermark passes its end). Output: window_start, window_end, <key>, event_count,
-// unique_users, users_sketch, is_final. State: the watermark tracker and the open windows
-// (counts and HyperLogLog registers) per Kafka partition.
+// Silver -> gold: event-time window aggregation. Append mode: a window's row is written once,
+// when the watermark passes its end. Update mode: every batch writes the windows whose
+// aggregate changed (is_final = false) followed by the windows that became final
+// (is_final = true); the sink keeps the last row per window (UpsertDeltaSink). Output:
+// window_start, window_end, [<key>], event_count, unique_users, users_sketch, is_final. State: the
+// watermark tracker and the open windows (counts and HyperLogLog registers) per Kafka partition.
 class GoldProcessor : public BatchProcessor {
  public:
   static Result<std::unique_ptr<GoldProcessor>> Create(const GoldOptions& options);

@@ -6,6 +6,7 @@
 #include "event/event_schema.h"
 #include "lake/delta/table.h"
 #include "pipeline/layers.h"
+#include "pipeline/upsert_sink.h"
 
 namespace strata {
 
@@ -31,6 +32,16 @@ Status EnsureTable(const std::string& name, const std::string& path, const Schem
   auto t = delta::DeltaTable::CreateIfNotExists(path, *schema, partition_by,
                                                 {{"delta.checkpointInterval", "10"}}, name);
   return t.ok() ? Status::OK() : t.status().WithContext("table " + name);
+}
+
+WatermarkPolicy ToWatermarkPolicy(const WatermarkConfig& rule) {
+  return rule.policy == "max" ? WatermarkPolicy::kMax : WatermarkPolicy::kMin;
+}
+
+std::vector<std::string> GoldKeyColumns(const GoldConfig& g) {
+  std::vector<std::string> keys = {"window_start", "window_end"};
+  if (!g.key_column.empty()) keys.push_back(g.key_column);
+  return keys;
 }
 
 }  // namespace
@@ -94,6 +105,12 @@ Status Pipeline::Build() {
     SilverOptions sv;
     sv.watermark_delay_ms = c.silver.watermark_ms;
     sv.dedup_key = c.silver.dedup_key;
+    sv.watermark_policy = ToWatermarkPolicy(c.silver.watermark_rule);
+    sv.idle_timeout_ms = c.silver.watermark_rule.idle_timeout_ms;
+    sv.max_future_ms = c.silver.max_future_ms;
+    for (const auto& f : c.silver.required_fields) sv.field_rules.push_back({f, true, {}});
+    for (const auto& [f, values] : c.silver.allowed_values)
+      sv.field_rules.push_back({f, false, values});
     sv.event_types = c.silver.event_types;
     STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(sv));
     QueryOptions qo;
@@ -111,26 +128,42 @@ Status Pipeline::Build() {
         options_.listener));
   }
 
-  // Gold: silver -> events per minute by type.
-  {
+  // Gold: silver -> one query per enabled gold table.
+  for (const GoldConfig* g : c.EnabledGoldTables()) {
     GoldOptions go;
-    go.watermark_delay_ms = c.gold.watermark_ms;
-    go.window_ms = c.gold.window_ms;
-    go.slide_ms = c.gold.slide_ms;
+    go.watermark_delay_ms = g->watermark_ms;
+    go.watermark_policy = ToWatermarkPolicy(g->watermark_rule);
+    go.idle_timeout_ms = g->watermark_rule.idle_timeout_ms;
+    go.window_ms = g->window_ms;
+    go.slide_ms = g->slide_ms;
+    go.key_column = g->key_column;
+    go.event_type_filter = g->event_type_filter;
+    go.output_mode = g->output_mode == "update" ? GoldOutputMode::kUpdate : GoldOutputMode::kAppend;
     STRATA_ASSIGN_OR_RETURN(auto processor, GoldProcessor::Create(go));
     SchemaPtr schema = processor->output_schema();
-    STRATA_RETURN_IF_ERROR(EnsureTable(c.gold.table, c.gold.path, schema, c.gold.partition_by));
+    STRATA_RETURN_IF_ERROR(EnsureTable(g->table, g->path, schema, g->partition_by));
     DeltaSourceOptions so;
     so.table_name = c.silver.table;
     so.path = c.silver.path;
     so.schema = SilverSchema();
     QueryOptions qo;
-    qo.name = ShortName(c.gold.table);
-    qo.checkpoint_dir = c.gold.checkpoint;
-    qo.trigger = trigger(c.gold);
-    qo.limit.max_files = c.gold.max_files_per_trigger;
+    qo.name = ShortName(g->table);
+    qo.checkpoint_dir = g->checkpoint;
+    qo.trigger = trigger(*g);
+    qo.limit.max_files = g->max_files_per_trigger;
     std::vector<std::unique_ptr<MicroBatchSink>> sinks;
-    sinks.push_back(MakeSink(c.gold.table, c.gold.path, schema, c.gold.partition_by));
+    if (go.output_mode == GoldOutputMode::kUpdate) {
+      if (!g->partition_by.empty())
+        return InvalidArgument(g->table + ": outputMode update needs an unpartitioned table");
+      UpsertSinkOptions uo;
+      uo.table_name = g->table;
+      uo.path = g->path;
+      uo.schema = schema;
+      uo.key_columns = GoldKeyColumns(*g);
+      sinks.push_back(std::make_unique<UpsertDeltaSink>(std::move(uo)));
+    } else {
+      sinks.push_back(MakeSink(g->table, g->path, schema, g->partition_by));
+    }
     queries_.push_back(std::make_unique<StreamingQuery>(
         qo, std::make_unique<DeltaSource>(std::move(so)), std::move(processor), std::move(sinks),
         options_.listener));

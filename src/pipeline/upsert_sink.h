@@ -1,0 +1,67 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stream/sink.h"
+
+namespace strata::delta {
+class DeltaTable;
+}  // namespace strata::delta
+
+namespace strata {
+
+class ParquetReader;
+class ParquetWriter;
+
+struct UpsertSinkOptions {
+  std::string table_name;  // catalog name
+  std::string path;        // table directory
+  SchemaPtr schema;
+  // The columns that identify a row (e.g. window_start, window_end, event_type); a new row
+  // replaces the table's row with the same values (nulls equal nulls).
+  std::vector<std::string> key_columns;
+  // An int64/timestamp column whose min/max per file is kept in the file's tags, so that a
+  // commit reads only the files whose range overlaps the incoming rows.
+  std::string range_column = "window_start";
+  // A bool column: rows with true go to files apart from the others, so that the files that
+  // are rewritten every batch stay small (final rows rarely change again).
+  std::string final_column = "is_final";
+};
+
+// A small Delta table kept as one row per key, upserted with copy-on-write (the gold tables in
+// update mode). Each Commit, in one Delta commit: the files holding a key of the incoming rows
+// are removed (dataChange = true) and their other rows rewritten, together with the incoming
+// rows (the last incoming row per key wins), into at most two new files (final rows, others).
+// The commit carries txn (query id, batch id) and the source marks, so a re-run is a no-op, as
+// with DeltaSink. Files without range tags (written by another writer) are always read.
+// A concurrent writer removing the same files makes the commit fail with Conflict (retryable:
+// the engine re-runs the batch on the new snapshot). Not thread-safe: one query thread.
+class UpsertDeltaSink : public MicroBatchSink {
+ public:
+  explicit UpsertDeltaSink(UpsertSinkOptions options);
+  ~UpsertDeltaSink() override;
+
+  std::string Description() const override;
+  SchemaPtr schema() const override { return options_.schema; }
+  Status Open() override;
+  Result<int64_t> LastCommittedBatch(const std::string& query_id) override;
+  Result<SinkWriteStats> Commit(const BatchCommit& commit,
+                                std::vector<RecordBatch>& batches) override;
+
+ private:
+  UpsertSinkOptions options_;
+  std::vector<int> key_cols_;
+  int range_col_ = -1;
+  int final_col_ = -1;
+  std::unique_ptr<delta::DeltaTable> table_;
+  std::unique_ptr<ParquetWriter> writer_;
+  std::unique_ptr<ParquetReader> reader_;
+};
+
+// Tags an upsert file carries: the min and max of the range column (decimal micros).
+inline constexpr const char* kMinRangeTag = "strata.minRange";
+inline constexpr const char* kMaxRangeTag = "strata.maxRange";
+
+}  // namespace strata
