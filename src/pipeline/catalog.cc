@@ -2,19 +2,22 @@
 
 #include <filesystem>
 
+#include "lake/delta/scan.h"
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
 
 namespace strata {
 
+bool NeedsDeltaScan(const delta::Snapshot& snapshot) {
+  return snapshot.num_files_with_deletion_vectors() > 0 ||
+         snapshot.column_mapping_mode() != "none" || !snapshot.schema().ok();
+}
+
 Result<sql::TableFiles> TableFilesOf(const delta::Snapshot& snapshot) {
-  if (snapshot.num_files_with_deletion_vectors() > 0) {
+  if (NeedsDeltaScan(snapshot)) {
     return NotSupported("table " + snapshot.table_path() +
-                        " has deletion vectors; SQL over such tables is not supported yet");
-  }
-  if (snapshot.column_mapping_mode() != "none") {
-    return NotSupported("table " + snapshot.table_path() +
-                        " uses column mapping; SQL over such tables is not supported yet");
+                        " has deletion vectors, column mapping or nested columns; the delta.`path` "
+                        "form cannot read it yet, query it by its catalog name");
   }
   STRATA_ASSIGN_OR_RETURN(Schema schema, snapshot.schema());
   sql::TableFiles t;
@@ -27,6 +30,21 @@ Result<sql::TableFiles> TableFilesOf(const delta::Snapshot& snapshot) {
   return t;
 }
 
+Status RegisterDeltaTable(sql::SqlEngine* engine, const std::string& name,
+                          const delta::Snapshot& snapshot,
+                          const std::optional<delta::TimeRange>& range) {
+  std::vector<delta::AddFile> files;
+  if (range) {
+    STRATA_ASSIGN_OR_RETURN(files, delta::PruneFiles(snapshot, *range));
+  }
+  if (!range && !NeedsDeltaScan(snapshot)) {
+    STRATA_ASSIGN_OR_RETURN(sql::TableFiles t, TableFilesOf(snapshot));
+    return engine->RegisterTable(name, t).WithContext("table " + name);
+  }
+  return delta::RegisterSnapshot(engine, name, snapshot, range ? files : snapshot.files())
+      .WithContext("table " + name);
+}
+
 Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
     const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options) {
   STRATA_ASSIGN_OR_RETURN(auto engine, sql::SqlEngine::Open(options));
@@ -37,8 +55,7 @@ Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
       return table.status().WithContext("table " + name);
     }
     STRATA_ASSIGN_OR_RETURN(auto snapshot, (*table)->LatestSnapshot());
-    STRATA_ASSIGN_OR_RETURN(sql::TableFiles files, TableFilesOf(*snapshot));
-    STRATA_RETURN_IF_ERROR(engine->RegisterTable(name, files).WithContext("table " + name));
+    STRATA_RETURN_IF_ERROR(RegisterDeltaTable(engine.get(), name, *snapshot));
   }
   engine->SetDeltaResolver([](const std::string& path, std::optional<int64_t> version,
                               std::optional<std::string> timestamp) -> Result<sql::TableFiles> {
@@ -48,7 +65,14 @@ Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
     if (version) {
       STRATA_ASSIGN_OR_RETURN(snapshot, (*table)->SnapshotAt(*version));
     } else if (timestamp) {
-      return NotSupported("TIMESTAMP AS OF is not supported yet; use VERSION AS OF");
+      std::optional<int64_t> us = delta::ParseTimestampMicros(*timestamp);
+      if (!us) {
+        return InvalidArgument("TIMESTAMP AS OF '" + *timestamp +
+                               "' is not a timestamp (want 'YYYY-MM-DD[ HH:MM:SS[.ffffff]][Z]')");
+      }
+      // Round down to the millisecond: commit timestamps are in ms.
+      int64_t ms = *us >= 0 ? *us / 1000 : (*us - 999) / 1000;
+      STRATA_ASSIGN_OR_RETURN(snapshot, (*table)->SnapshotAtTimestamp(ms));
     } else {
       STRATA_ASSIGN_OR_RETURN(snapshot, (*table)->LatestSnapshot());
     }

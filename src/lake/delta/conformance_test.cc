@@ -249,42 +249,8 @@ TEST_P(DeltaConformanceTest, ExpectedVersionsMatch) {
   EXPECT_GT(checked, 0);
 }
 
-// Full row content for tables a plain Parquet scan can reproduce: no partition columns (their
-// values live in the log), no column mapping, no deletion vectors.
-TEST_P(DeltaConformanceTest, ContentMatchesExpected) {
-  if (Negative()) GTEST_SKIP() << "negative table";
-  std::string expected = root_ + "/expected/latest/table_content";
-  if (!fs::exists(expected)) GTEST_SKIP() << "no upstream expected rows";
-  auto table = DeltaTable::Open(root_ + "/delta");
-  ASSERT_TRUE(table.ok());
-  auto snap = (*table)->LatestSnapshot();
-  ASSERT_TRUE(snap.ok());
-  const Snapshot& s = **snap;
-  if (!s.partition_columns().empty())
-    GTEST_SKIP() << "partition values need a table scanner (lake/parquet)";
-  if (s.column_mapping_mode() != "none") GTEST_SKIP() << "column mapping needs a table scanner";
-  if (s.num_files_with_deletion_vectors() > 0)
-    GTEST_SKIP() << "applying deletion vectors to rows is out of scope";
-  std::vector<std::string> want = ExpectedParts(expected);
-  std::vector<std::string> got = DataFiles(s);
-  if (got.empty()) {
-    // An empty snapshot: the expected part files (if any) must hold no rows.
-    if (want.empty()) return;
-    auto r = conn_->Query("SELECT sum(num_rows) FROM parquet_file_metadata(" + SqlList(want) + ")");
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->GetInt64(0, 0), 0);
-    return;
-  }
-  ASSERT_FALSE(want.empty());
-  std::string a = "read_parquet(" + SqlList(got) + ", union_by_name=true)";
-  std::string b = "read_parquet(" + SqlList(want) + ", union_by_name=true)";
-  auto diff = conn_->Query(
-      "SELECT (SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT ALL SELECT * FROM " + b +
-      ")), (SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT ALL SELECT * FROM " + a + "))");
-  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
-  EXPECT_EQ(diff->GetInt64(0, 0), 0) << "rows in the snapshot but not expected";
-  EXPECT_EQ(diff->GetInt64(1, 0), 0) << "expected rows missing from the snapshot";
-}
+// Full row contents (partition values, column mapping, deletion vectors applied) are compared
+// through the SQL path in scan_conformance_test.cc.
 
 std::string CaseName(const ::testing::TestParamInfo<TableCase>& info) {
   std::string n;
