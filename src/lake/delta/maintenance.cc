@@ -1,0 +1,310 @@
+#include "lake/delta/maintenance.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/time_util.h"
+#include "core/uuid.h"
+#include "duck/duck.h"
+#include "lake/delta/deletion_vector.h"
+#include "lake/delta/partition_values.h"
+#include "lake/delta/scan.h"
+
+namespace strata::delta {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string IsoMillis(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  int64_t frac = ms - static_cast<int64_t>(secs) * 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+// Delta stats JSON of one Parquet file, computed by DuckDB: numRecords, nullCount for every
+// column, min/max for numbers, dates and timestamps (ms, min down, max up).
+Result<std::string> FileStats(duck::Connection* conn, const std::string& file,
+                              const std::vector<ScanColumn>& columns) {
+  std::string q = "SELECT count(*)";
+  std::vector<const ScanColumn*> cols;
+  for (const auto& c : columns) {
+    if (c.is_partition || c.duck_type.empty()) continue;
+    std::string id = duck::QuoteIdentifier(c.physical_name);
+    q += ", count(*) - count(" + id + ")";
+    if (c.duck_type == "TIMESTAMPTZ" || c.duck_type == "TIMESTAMP") {
+      q += ", epoch_us(min(" + id + "))::VARCHAR, epoch_us(max(" + id + "))::VARCHAR";
+    } else if (c.duck_type == "DATE" || c.duck_type == "BIGINT" || c.duck_type == "INTEGER" ||
+               c.duck_type == "SMALLINT" || c.duck_type == "TINYINT" || c.duck_type == "DOUBLE" ||
+               c.duck_type == "FLOAT") {
+      std::string v = c.duck_type == "DOUBLE" || c.duck_type == "FLOAT"
+                          ? "CASE WHEN isnan(" + id + ") THEN NULL ELSE " + id + " END"
+                          : id;
+      q += ", min(" + v + ")::VARCHAR, max(" + v + ")::VARCHAR";
+    } else {
+      q += ", NULL, NULL";
+    }
+    cols.push_back(&c);
+  }
+  q += " FROM read_parquet(" + duck::QuoteLiteral(file) + ")";
+  STRATA_ASSIGN_OR_RETURN(duck::Result r, conn->Query(q));
+  std::string mins, maxs, nulls;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const ScanColumn& c = *cols[i];
+    std::string key = JsonString(c.physical_name) + ":";
+    nulls += (nulls.empty() ? "" : ",") + key + r.GetString(1 + 3 * i, 0);
+    if (r.IsNull(2 + 3 * i, 0)) continue;
+    std::string lo = r.GetString(2 + 3 * i, 0), hi = r.GetString(3 + 3 * i, 0);
+    if (c.duck_type == "TIMESTAMPTZ" || c.duck_type == "TIMESTAMP") {
+      int64_t lo_us = std::stoll(lo), hi_us = std::stoll(hi);
+      int64_t lo_ms = lo_us >= 0 ? lo_us / 1000 : (lo_us - 999) / 1000;
+      int64_t hi_ms = hi_us >= 0 ? (hi_us + 999) / 1000 : hi_us / 1000;
+      lo = JsonString(IsoMillis(lo_ms));
+      hi = JsonString(IsoMillis(hi_ms));
+    } else if (c.duck_type == "DATE") {
+      lo = JsonString(lo);
+      hi = JsonString(hi);
+    }
+    mins += (mins.empty() ? "" : ",") + key + lo;
+    maxs += (maxs.empty() ? "" : ",") + key + hi;
+  }
+  return "{\"numRecords\":" + r.GetString(0, 0) + ",\"minValues\":{" + mins + "},\"maxValues\":{" +
+         maxs + "},\"nullCount\":{" + nulls + "}}";
+}
+
+std::string Dirname(const std::string& p) {
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? "" : p.substr(0, slash);
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseIntervalHours(const std::string& text) {
+  std::string s;
+  for (char c : text) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s.rfind("interval ", 0) == 0) s = s.substr(9);
+  size_t pos = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(s, &pos);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  while (pos < s.size() && s[pos] == ' ') ++pos;
+  std::string unit = s.substr(pos);
+  if (!unit.empty() && unit.back() == 's') unit.pop_back();
+  if (unit == "week") return n * 168;
+  if (unit == "day") return n * 24;
+  if (unit == "hour") return n;
+  if (unit == "minute") return n / 60;
+  return std::nullopt;
+}
+
+Result<VacuumResult> Vacuum(DeltaTable& table, const VacuumOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, table.LatestSnapshot());
+  STRATA_RETURN_IF_ERROR(CheckWritable(snapshot->protocol()));
+  std::string prop = snapshot->Property("delta.deletedFileRetentionDuration");
+  int64_t min_hours = kDefaultDeletedFileRetentionHours;
+  if (!prop.empty()) {
+    auto h = ParseIntervalHours(prop);
+    if (!h)
+      return InvalidArgument("table " + table.path() +
+                             ": cannot parse delta.deletedFileRetentionDuration '" + prop + "'");
+    min_hours = *h;
+  }
+  if (options.retain_hours < 0) return InvalidArgument("vacuum retention must not be negative");
+  if (options.retain_hours < min_hours && !options.force) {
+    return InvalidArgument("vacuum retention of " + std::to_string(options.retain_hours) +
+                           " hours is below the table's delta.deletedFileRetentionDuration of " +
+                           std::to_string(min_hours) +
+                           " hours; concurrent readers and time travel may need those files "
+                           "(use --force to override)");
+  }
+  int64_t now = options.now_ms ? options.now_ms : NowMillis();
+  int64_t cutoff = now - options.retain_hours * 3600 * 1000;
+  std::set<std::string> keep;
+  auto keep_path = [&](const std::string& p) {
+    keep.insert(fs::path(p).lexically_normal().string());
+  };
+  for (const auto& f : snapshot->files()) {
+    keep_path(ResolveDataPath(table.path(), f.path));
+    if (f.deletion_vector && f.deletion_vector->storage_type != "i") {
+      auto dv = DeletionVectorPath(table.path(), *f.deletion_vector);
+      if (dv.ok()) keep_path(*dv);
+    }
+  }
+  for (const auto& r : snapshot->tombstones()) {
+    if (r.deletion_timestamp.value_or(now) > cutoff)
+      keep_path(ResolveDataPath(table.path(), r.path));
+  }
+  VacuumResult result;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(table.path(), ec), end;
+  if (ec) return IOError("listing " + table.path() + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) return IOError("listing " + table.path() + ": " + ec.message());
+    std::string name = it->path().filename().string();
+    bool hidden = !name.empty() && (name[0] == '.' || name[0] == '_');
+    if (it->is_directory()) {
+      // Partition directories ("a=1") may start with '_'; _delta_log and the like are skipped.
+      if (hidden && name.find('=') == std::string::npos) it.disable_recursion_pending();
+      continue;
+    }
+    if (hidden) continue;
+    std::string path = it->path().lexically_normal().string();
+    if (keep.count(path)) continue;
+    auto mtime = fs::last_write_time(it->path(), ec);
+    if (ec) continue;
+    int64_t mtime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                           .count();
+    if (mtime_ms > cutoff) continue;
+    int64_t size = static_cast<int64_t>(it->file_size(ec));
+    result.files.push_back(path);
+    result.bytes += ec ? 0 : size;
+  }
+  if (!options.dry_run) {
+    for (const auto& p : result.files) {
+      if (!fs::remove(p, ec) && ec) return IOError("deleting " + p + ": " + ec.message());
+    }
+  }
+  return result;
+}
+
+Result<OptimizeResult> Optimize(DeltaTable& table, const OptimizeOptions& options) {
+  if (options.target_file_size <= 0) return InvalidArgument("target file size must be positive");
+  std::shared_ptr<const Snapshot> snapshot = options.snapshot;
+  if (!snapshot) {
+    STRATA_ASSIGN_OR_RETURN(snapshot, table.LatestSnapshot());
+  }
+  STRATA_RETURN_IF_ERROR(CheckWritable(snapshot->protocol()));
+  if (snapshot->column_mapping_mode() != "none")
+    return NotSupported("optimize of a column-mapped table " + table.path() + " is not supported");
+  STRATA_ASSIGN_OR_RETURN(std::vector<ScanColumn> columns, ScanColumns(*snapshot));
+  std::string sort_physical;
+  if (!options.sort_by.empty()) {
+    for (const auto& c : columns)
+      if (c.name == options.sort_by && !c.is_partition) sort_physical = c.physical_name;
+    if (sort_physical.empty())
+      return InvalidArgument("sort column '" + options.sort_by + "' is not a data column of " +
+                             table.path());
+  }
+  int64_t small =
+      options.min_file_size > 0 ? options.min_file_size : options.target_file_size * 3 / 4;
+  std::map<PartitionValues, std::vector<const AddFile*>> groups;
+  for (const auto& f : snapshot->files()) {
+    if (f.deletion_vector || f.size >= small) continue;
+    if (options.partition && f.partition_values != *options.partition) continue;
+    groups[f.partition_values].push_back(&f);
+  }
+  STRATA_ASSIGN_OR_RETURN(auto conn, duck::Connection::Open(table.duck()));
+  auto txn = table.StartTransaction(snapshot);
+  OptimizeResult result;
+  std::vector<std::string> written;
+  auto cleanup = [&] {
+    std::error_code ec;
+    for (const auto& p : written) fs::remove(p, ec);
+  };
+  for (auto& [values, files] : groups) {
+    if (static_cast<int>(files.size()) <= options.min_files || files.size() < 2) continue;
+    std::vector<std::vector<const AddFile*>> bins(1);
+    int64_t bin_bytes = 0;
+    for (const AddFile* f : files) {
+      if (!bins.back().empty() && bin_bytes + f->size > options.target_file_size) {
+        bins.emplace_back();
+        bin_bytes = 0;
+      }
+      bins.back().push_back(f);
+      bin_bytes += f->size;
+    }
+    for (const auto& bin : bins) {
+      if (bin.size() < 2) continue;
+      std::string list = "[";
+      for (size_t i = 0; i < bin.size(); ++i)
+        list += (i ? ", " : "") + duck::QuoteLiteral(ResolveDataPath(table.path(), bin[i]->path));
+      list += "]";
+      std::string dir = Dirname(bin[0]->path);
+      std::string name = "part-" + NewUuid() + "-optimized.snappy.parquet";
+      std::string log_path = dir.empty() ? name : dir + "/" + name;
+      std::string disk = ResolveDataPath(table.path(), log_path);
+      std::string select = "SELECT * FROM read_parquet(" + list + ", union_by_name = true)";
+      if (!sort_physical.empty())
+        select += " ORDER BY " + duck::QuoteIdentifier(sort_physical) + " NULLS LAST";
+      Status st = conn->Execute("COPY (" + select + ") TO " + duck::QuoteLiteral(disk) +
+                                " (FORMAT parquet, COMPRESSION snappy)");
+      if (!st.ok()) {
+        cleanup();
+        return st.WithContext("optimize of " + table.path());
+      }
+      written.push_back(disk);
+      auto stats = FileStats(conn.get(), disk, columns);
+      if (!stats.ok()) {
+        cleanup();
+        return stats.status().WithContext("stats of " + disk);
+      }
+      std::error_code ec;
+      AddFile add;
+      add.path = log_path;
+      add.partition_values = values;
+      add.size = static_cast<int64_t>(fs::file_size(disk, ec));
+      add.modification_time = NowMillis();
+      add.data_change = false;
+      add.stats = *stats;
+      result.bytes_added += add.size;
+      ++result.files_added;
+      txn->AddFile(std::move(add));
+      for (const AddFile* f : bin) {
+        RemoveFile rm;
+        rm.path = f->path;
+        rm.data_change = false;
+        rm.extended_file_metadata = true;
+        rm.partition_values = f->partition_values;
+        rm.size = f->size;
+        txn->RemoveFile(std::move(rm));
+        result.bytes_removed += f->size;
+        ++result.files_removed;
+      }
+    }
+  }
+  if (result.files_added == 0) return result;
+  std::map<std::string, std::string> params = {
+      {"predicate", "[]"}, {"targetFileSize", std::to_string(options.target_file_size)}};
+  if (!options.sort_by.empty()) params["sortBy"] = "[\"" + options.sort_by + "\"]";
+  txn->SetOperation("OPTIMIZE", params,
+                    {{"numAddedFiles", std::to_string(result.files_added)},
+                     {"numRemovedFiles", std::to_string(result.files_removed)},
+                     {"numAddedBytes", std::to_string(result.bytes_added)},
+                     {"numRemovedBytes", std::to_string(result.bytes_removed)}});
+  auto v = txn->Commit();
+  if (!v.ok()) {
+    cleanup();
+    return v.status().WithContext("optimize commit of " + table.path());
+  }
+  result.version = *v;
+  return result;
+}
+
+}  // namespace strata::delta

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "lake/delta/table.h"
+
+namespace strata::delta {
+
+// Default of delta.deletedFileRetentionDuration: 7 days.
+inline constexpr int64_t kDefaultDeletedFileRetentionHours = 168;
+
+// Hours of a Delta interval property ("interval 1 week", "interval 36 hours", "7 days");
+// nullopt when it cannot be parsed.
+std::optional<int64_t> ParseIntervalHours(const std::string& text);
+
+struct VacuumOptions {
+  int64_t retain_hours = kDefaultDeletedFileRetentionHours;
+  bool dry_run = false;
+  // Allows a retention below delta.deletedFileRetentionDuration.
+  bool force = false;
+  // Clock (ms) used for ages; 0 = now.
+  int64_t now_ms = 0;
+};
+
+struct VacuumResult {
+  std::vector<std::string> files;  // absolute paths deleted (or that would be, in a dry run)
+  int64_t bytes = 0;
+};
+
+// VACUUM: deletes the data files (and deletion-vector files) under the table directory that the
+// latest snapshot does not reference, that no remove tombstone younger than the retention
+// names, and whose modification time is older than the retention. This also removes orphans of
+// writers that crashed between writing data files and committing. _delta_log and hidden or
+// underscore-prefixed entries (other than partition directories) are never touched.
+// InvalidArgument when retain_hours is below the table's delta.deletedFileRetentionDuration and
+// !force; the snapshot's errors (unreadable log, unsupported protocol) refuse the vacuum.
+Result<VacuumResult> Vacuum(DeltaTable& table, const VacuumOptions& options);
+
+struct OptimizeOptions {
+  int64_t target_file_size = 128LL * 1024 * 1024;
+  // Files at or above this size are left alone; 0 = target_file_size * 3 / 4.
+  int64_t min_file_size = 0;
+  // Rows of each new file are sorted by this column (logical name), if set.
+  std::string sort_by;
+  // Only partitions whose number of small files is above this are compacted.
+  int min_files = 1;
+  // When set, only files whose partition values equal these are considered.
+  std::optional<PartitionValues> partition;
+  // The snapshot to compact (default: the latest); the commit is checked against everything
+  // committed after it.
+  std::shared_ptr<const Snapshot> snapshot;
+};
+
+struct OptimizeResult {
+  int64_t version = -1;  // -1 when there was nothing to do
+  int64_t files_removed = 0;
+  int64_t files_added = 0;
+  int64_t bytes_removed = 0;
+  int64_t bytes_added = 0;
+};
+
+// OPTIMIZE (bin-packing): per partition, groups files smaller than min_file_size (files with a
+// deletion vector excluded) into bins of up to target_file_size, rewrites each bin of two or
+// more files into one Parquet file (through the table's DuckDB, optionally sorted) with stats,
+// and commits all bins in one transaction of dataChange=false removes and adds (operation
+// OPTIMIZE with operationMetrics). Concurrent blind appends do not conflict; a concurrent
+// remove of a file this one rewrote makes the commit fail with Conflict (the new files are then
+// orphans for VACUUM). NotSupported on a table strata cannot write.
+Result<OptimizeResult> Optimize(DeltaTable& table, const OptimizeOptions& options);
+
+}  // namespace strata::delta

@@ -1,0 +1,243 @@
+#include "lake/delta/maintenance.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/time_util.h"
+#include "duck/duck.h"
+#include "lake/delta/scan.h"
+#include "lake/delta/test_util.h"
+
+namespace strata::delta {
+namespace {
+
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+class DeltaMaintenanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.Sub("t");
+    Schema schema({{"id", TypeId::kInt64, true},
+                   {"ts", TypeId::kTimestamp, true},
+                   {"name", TypeId::kString, true},
+                   {"day", TypeId::kString, true}});
+    auto table = DeltaTable::CreateIfNotExists(path_, schema, {"day"}, {});
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    table_ = std::move(table).value();
+    auto conn = duck::Connection::Open(table_->duck());
+    ASSERT_TRUE(conn.ok());
+    conn_ = std::move(conn).value();
+  }
+
+  // Writes ids [from, to) into day=<day>/<name> (not committed); returns its AddFile.
+  AddFile WriteFile(const std::string& day, const std::string& name, int from, int to) {
+    fs::create_directories(path_ + "/day=" + day);
+    std::string rel = "day=" + day + "/" + name;
+    std::string disk = path_ + "/" + rel;
+    Status st = conn_->Execute(
+        "COPY (SELECT (" + std::to_string(to + from - 1) +
+        " - range)::BIGINT AS id, make_timestamp(range * 1000000) AS ts, 'n' || range::VARCHAR AS "
+        "name FROM range(" +
+        std::to_string(from) + ", " + std::to_string(to) + ")) TO " + duck::QuoteLiteral(disk) +
+        " (FORMAT parquet)");
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    AddFile add;
+    add.path = rel;
+    add.partition_values["day"] = day;
+    add.size = static_cast<int64_t>(fs::file_size(disk));
+    add.modification_time = 1;
+    add.stats = "{\"numRecords\":" + std::to_string(to - from) + "}";
+    return add;
+  }
+
+  int64_t Commit(std::vector<AddFile> adds) {
+    auto txn = table_->StartTransaction();
+    EXPECT_TRUE(txn.ok());
+    for (auto& a : adds) (*txn)->AddFile(std::move(a));
+    auto v = (*txn)->Commit();
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : -1;
+  }
+
+  // Every row of the latest snapshot through the scan SQL, as "id|ts|name|day" lines, sorted.
+  std::vector<std::string> Rows() {
+    auto fresh = DeltaTable::Open(path_);
+    EXPECT_TRUE(fresh.ok());
+    auto snap = (*fresh)->LatestSnapshot();
+    EXPECT_TRUE(snap.ok()) << snap.status().ToString();
+    auto sql = ScanSql(conn_.get(), **snap, (*snap)->files());
+    EXPECT_TRUE(sql.ok()) << sql.status().ToString();
+    auto r = conn_->Query("SELECT concat_ws('|', id, epoch_us(ts), name, day) FROM (" + *sql +
+                          ") ORDER BY 1");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::vector<std::string> out;
+    for (size_t i = 0; r.ok() && i < r->row_count(); ++i) out.push_back(r->GetString(0, i));
+    return out;
+  }
+
+  TempDir dir_;
+  std::string path_;
+  std::unique_ptr<DeltaTable> table_;
+  std::unique_ptr<duck::Connection> conn_;
+};
+
+TEST(DeltaIntervalTest, ParsesDeltaIntervals) {
+  EXPECT_EQ(ParseIntervalHours("interval 1 week"), 168);
+  EXPECT_EQ(ParseIntervalHours("interval 30 days"), 720);
+  EXPECT_EQ(ParseIntervalHours("INTERVAL 36 HOURS"), 36);
+  EXPECT_EQ(ParseIntervalHours("2 days"), 48);
+  EXPECT_EQ(ParseIntervalHours("soon"), std::nullopt);
+}
+
+TEST_F(DeltaMaintenanceTest, VacuumRemovesUncommittedOrphansOnly) {
+  Commit({WriteFile("a", "f1.parquet", 0, 10), WriteFile("b", "f2.parquet", 10, 20)});
+  std::vector<std::string> before = Rows();
+  ASSERT_EQ(before.size(), 20u);
+  // A writer crashed after writing its data file, before committing.
+  WriteFile("a", "orphan.parquet", 100, 110);
+  std::string orphan = path_ + "/day=a/orphan.parquet";
+  ASSERT_TRUE(fs::exists(orphan));
+
+  // Below the table's 7-day minimum without --force: refused, naming the property.
+  auto refused = Vacuum(*table_, {.retain_hours = 0});
+  ASSERT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("deletedFileRetentionDuration"), std::string::npos);
+  // Default retention: the orphan is too young.
+  auto young = Vacuum(*table_, {});
+  ASSERT_TRUE(young.ok()) << young.status().ToString();
+  EXPECT_TRUE(young->files.empty());
+  // Dry run lists it and deletes nothing.
+  auto dry = Vacuum(*table_, {.retain_hours = 0, .dry_run = true, .force = true});
+  ASSERT_TRUE(dry.ok());
+  ASSERT_EQ(dry->files, std::vector<std::string>{orphan});
+  EXPECT_TRUE(fs::exists(orphan));
+  // Forced, retention 0: gone; the table is unchanged and readable.
+  auto done = Vacuum(*table_, {.retain_hours = 0, .force = true});
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->files, std::vector<std::string>{orphan});
+  EXPECT_GT(done->bytes, 0);
+  EXPECT_FALSE(fs::exists(orphan));
+  EXPECT_TRUE(fs::exists(path_ + "/day=a/f1.parquet"));
+  EXPECT_TRUE(fs::exists(path_ + "/_delta_log/00000000000000000001.json"));
+  EXPECT_EQ(Rows(), before);
+}
+
+TEST_F(DeltaMaintenanceTest, VacuumKeepsYoungTombstonesAndDeletesExpiredOnes) {
+  Commit({WriteFile("a", "f1.parquet", 0, 10)});
+  auto txn = table_->StartTransaction();
+  ASSERT_TRUE(txn.ok());
+  RemoveFile rm;
+  rm.path = "day=a/f1.parquet";
+  (*txn)->RemoveFile(rm);
+  (*txn)->AddFile(WriteFile("a", "f2.parquet", 0, 10));
+  ASSERT_TRUE((*txn)->Commit().ok());
+  // The removed file is still within a 1-hour retention when `now` is now...
+  auto kept = Vacuum(*table_, {.retain_hours = 1, .force = true});
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->files.empty());
+  // ...and past it two hours later (its mtime is older too).
+  auto later =
+      Vacuum(*table_, {.retain_hours = 1, .force = true, .now_ms = NowMillis() + 2 * 3600 * 1000});
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->files, std::vector<std::string>{path_ + "/day=a/f1.parquet"});
+  EXPECT_EQ(Rows().size(), 10u);
+}
+
+TEST_F(DeltaMaintenanceTest, OptimizeCompactsSmallFilesPerPartitionWithoutDataChange) {
+  Commit({WriteFile("a", "1.parquet", 0, 5), WriteFile("a", "2.parquet", 5, 10)});
+  Commit({WriteFile("a", "3.parquet", 10, 15), WriteFile("b", "4.parquet", 15, 20)});
+  Commit({WriteFile("b", "5.parquet", 20, 25)});
+  std::vector<std::string> before = Rows();
+  ASSERT_EQ(before.size(), 25u);
+  auto result = Optimize(*table_, {.target_file_size = 1 << 20, .sort_by = "id"});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->files_removed, 5);
+  EXPECT_EQ(result->files_added, 2);
+  EXPECT_EQ(Rows(), before);
+  auto actions = table_->ReadCommitActions(result->version);
+  ASSERT_TRUE(actions.ok());
+  int adds = 0, removes = 0;
+  for (const auto& a : *actions) {
+    if (auto* add = std::get_if<AddFile>(&a)) {
+      EXPECT_FALSE(add->data_change);
+      ASSERT_TRUE(add->stats.has_value());
+      EXPECT_NE(add->stats->find("\"numRecords\""), std::string::npos);
+      EXPECT_NE(add->stats->find("\"minValues\":{\"id\""), std::string::npos) << *add->stats;
+      EXPECT_EQ(add->path.rfind("day=", 0), 0u) << add->path;
+      ++adds;
+    } else if (auto* rm = std::get_if<RemoveFile>(&a)) {
+      EXPECT_FALSE(rm->data_change);
+      ++removes;
+    } else if (auto* ci = std::get_if<CommitInfo>(&a)) {
+      EXPECT_EQ(ci->operation, "OPTIMIZE");
+    }
+  }
+  EXPECT_EQ(adds, 2);
+  EXPECT_EQ(removes, 5);
+  // Sorted by id within each new file.
+  auto snap = table_->LatestSnapshot();
+  ASSERT_TRUE(snap.ok());
+  for (const auto& f : (*snap)->files()) {
+    auto r = conn_->Query(
+        "SELECT bool_and(id > prev) FROM (SELECT id, lag(id) OVER () AS prev "
+        "FROM read_parquet(" +
+        duck::QuoteLiteral(ResolveDataPath(path_, f.path)) + ")) WHERE prev IS NOT NULL");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->GetString(0, 0), "true") << f.path;
+  }
+  // Nothing left to do: no commit.
+  auto again = Optimize(*table_, {.target_file_size = 1 << 20});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->version, -1);
+  // The replaced files become vacuumable once their tombstones expire.
+  auto vac = Vacuum(*table_, {.retain_hours = 0, .force = true, .now_ms = NowMillis() + 1000});
+  ASSERT_TRUE(vac.ok());
+  EXPECT_EQ(vac->files.size(), 5u);
+  EXPECT_EQ(Rows(), before);
+}
+
+TEST_F(DeltaMaintenanceTest, OptimizeCommitsOverConcurrentAppendAndConflictsOnRemove) {
+  Commit({WriteFile("a", "1.parquet", 0, 5), WriteFile("a", "2.parquet", 5, 10)});
+  auto read = table_->LatestSnapshot();
+  ASSERT_TRUE(read.ok());
+  // A streaming writer appends after OPTIMIZE read its snapshot: a blind append never
+  // conflicts with a rewrite of other files, OPTIMIZE commits at the next version.
+  auto other = DeltaTable::Open(path_);
+  ASSERT_TRUE(other.ok());
+  auto append = (*other)->StartTransaction();
+  ASSERT_TRUE(append.ok());
+  (*append)->AddFile(WriteFile("a", "3.parquet", 10, 15));
+  auto appended = (*append)->Commit();
+  ASSERT_TRUE(appended.ok());
+  ASSERT_EQ(*appended, 2);
+  auto result =
+      Optimize(*table_, {.target_file_size = 1 << 20, .min_file_size = 1 << 20, .snapshot = *read});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->version, 3);
+  EXPECT_EQ(result->files_removed, 2);
+  EXPECT_EQ(Rows().size(), 15u);
+
+  // A writer that removed a file OPTIMIZE rewrote wins; OPTIMIZE fails with Conflict and
+  // leaves no new data file behind.
+  auto read2 = table_->LatestSnapshot();
+  ASSERT_TRUE(read2.ok());
+  auto del = (*other)->StartTransaction();
+  ASSERT_TRUE(del.ok());
+  RemoveFile rm;
+  rm.path = "day=a/3.parquet";
+  (*del)->RemoveFile(rm);
+  ASSERT_TRUE((*del)->Commit().ok());
+  size_t files_before = 0;
+  for (auto& e : fs::directory_iterator(path_ + "/day=a")) files_before += e.is_regular_file();
+  auto conflict = Optimize(
+      *table_, {.target_file_size = 1 << 20, .min_file_size = 1 << 20, .snapshot = *read2});
+  EXPECT_EQ(conflict.status().code(), StatusCode::kConflict) << conflict.status().ToString();
+  size_t files_after = 0;
+  for (auto& e : fs::directory_iterator(path_ + "/day=a")) files_after += e.is_regular_file();
+  EXPECT_EQ(files_after, files_before);
+}
+
+}  // namespace
+}  // namespace strata::delta
