@@ -36,6 +36,12 @@ Status RecordBatch::Validate() const {
   return Status::OK();
 }
 
+RecordBatch RecordBatch::Clone() const {
+  RecordBatch out(schema_);
+  out.columns_ = columns_;
+  return out;
+}
+
 RecordBatch RecordBatch::Take(const std::vector<uint32_t>& rows) const {
   RecordBatch out(schema_);
   for (size_t c = 0; c < columns_.size(); ++c) {

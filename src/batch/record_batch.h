@@ -32,6 +32,8 @@ class RecordBatch {
   // Checks every column has num_rows() values; Internal on mismatch (a bug in a producer).
   Status Validate() const;
 
+  // A deep copy (column buffers copied wholesale).
+  RecordBatch Clone() const;
   // A new batch with the rows whose index is listed, in that order.
   RecordBatch Take(const std::vector<uint32_t>& rows) const;
   // Appends all rows of `other` (same schema).

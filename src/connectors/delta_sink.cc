@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "connectors/batch_cache.h"
 #include "core/crash_point.h"
 #include "core/file_util.h"
 #include "core/time_util.h"
@@ -133,6 +134,11 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
     return version.status();
   }
   stats.version = *version;
+  // Readers in this process (the next layer) take these rows from memory.
+  CommittedBatchCache::Batches cached;
+  for (auto& b : batches)
+    if (b.num_rows() > 0) cached.push_back(std::make_shared<const RecordBatch>(std::move(b)));
+  CommittedBatchCache::Global().Put(options_.path, *version, stats.files, std::move(cached));
   return stats;
 }
 

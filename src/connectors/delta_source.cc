@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "connectors/batch_cache.h"
 #include "core/json_writer.h"
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
@@ -149,18 +150,32 @@ Status DeltaSource::Read(const std::string& start, const std::string& end, int64
                          const Emit& emit) {
   STRATA_ASSIGN_OR_RETURN(Position pos, Parse(start));
   STRATA_ASSIGN_OR_RETURN(Position stop, Parse(end));
-  std::vector<std::string> paths;
+  std::vector<std::string> paths;  // files to decode, in commit order
+  auto flush = [&]() -> Status {
+    if (paths.empty()) return Status::OK();
+    Status st = reader_->Scan(paths, options_.schema, options_.max_batch_rows,
+                              [&](RecordBatch&& batch) { return emit(std::move(batch)); });
+    paths.clear();
+    return st;
+  };
   while (pos < stop) {
     STRATA_ASSIGN_OR_RETURN(const CommitFiles* commit, FilesOf(pos.version));
     int64_t n = static_cast<int64_t>(commit->paths.size());
     int64_t last = pos.version == stop.version ? std::min(stop.index, n) : n;
-    for (int64_t i = pos.index; i < last; ++i)
-      paths.push_back(commit->paths[static_cast<size_t>(i)]);
+    // A whole commit written by a sink in this process: its rows are still in memory.
+    std::optional<CommittedBatchCache::Batches> cached;
+    if (pos.index == 0 && last == n && n > 0)
+      cached = CommittedBatchCache::Global().Get(options_.path, pos.version, n);
+    if (cached && !cached->empty() && *(*cached)[0]->schema() == *options_.schema) {
+      STRATA_RETURN_IF_ERROR(flush());
+      for (const auto& b : *cached) STRATA_RETURN_IF_ERROR(emit(b->Clone()));
+    } else {
+      for (int64_t i = pos.index; i < last; ++i)
+        paths.push_back(commit->paths[static_cast<size_t>(i)]);
+    }
     pos = {pos.version + 1, 0};
   }
-  if (paths.empty()) return Status::OK();
-  return reader_->Scan(paths, options_.schema, options_.max_batch_rows,
-                       [&](RecordBatch&& batch) { return emit(std::move(batch)); });
+  return flush();
 }
 
 std::vector<PartitionPosition> DeltaSource::Positions(const std::string& start,

@@ -125,20 +125,36 @@ Result<TopicInfo> KafkaReader::Describe(const std::string& topic,
 Result<std::vector<PartitionOffsets>> KafkaReader::Watermarks(
     const std::string& topic, const std::vector<int32_t>& partitions,
     std::chrono::milliseconds timeout) {
-  std::vector<PartitionOffsets> out;
-  out.reserve(partitions.size());
-  for (int32_t p : partitions) {
-    PartitionOffsets w;
-    w.partition = p;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        rk_, topic.c_str(), p, &w.low, &w.high, static_cast<int>(timeout.count()));
+  // Two ListOffsets requests for all partitions at once (earliest, then latest), rather than a
+  // round trip per partition: with 48 partitions that is the difference between ~2 ms and
+  // ~100 ms per plan.
+  std::vector<PartitionOffsets> out(partitions.size());
+  for (int which = 0; which < 2; ++which) {
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+    for (int32_t p : partitions) {
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+          which == 0 ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    }
+    rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(rk_, list, static_cast<int>(timeout.count()));
+    for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) {
+      if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[i].err;
+    }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      std::string what = "Kafka at " + bootstrap_ + ": watermarks of " + topic + " partition " +
-                         std::to_string(p) + ": " + rd_kafka_err2str(err);
+      rd_kafka_topic_partition_list_destroy(list);
+      std::string what =
+          "Kafka at " + bootstrap_ + ": watermarks of " + topic + ": " + rd_kafka_err2str(err);
       if (IsUnknownTopic(err)) return NotFound(what);
       return Unavailable(what);
     }
-    out.push_back(w);
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      const rd_kafka_topic_partition_t* e =
+          rd_kafka_topic_partition_list_find(list, topic.c_str(), partitions[i]);
+      out[i].partition = partitions[i];
+      (which == 0 ? out[i].low : out[i].high) = e ? e->offset : 0;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
   }
   return out;
 }

@@ -143,7 +143,7 @@ Status StreamingQuery::Initialize() {
     spdlog::info("{}: re-running batch {} planned before the restart", options_.name,
                  pending_->batch_id);
   }
-  if (options_.trigger.kind == Trigger::Kind::kAvailableNow) {
+  if (options_.trigger.kind == Trigger::Kind::kAvailableNow && !upstream_done_) {
     STRATA_ASSIGN_OR_RETURN(std::string cap, source_->PlanEnd(next_start_, ReadLimit{}, ""));
     available_now_cap_ = std::move(cap);
   }
@@ -331,10 +331,17 @@ Status StreamingQuery::Run() {
     while (!stop_.load()) {
       int64_t t0 = MonotonicNanos();
       bool did_work = false;
+      // Read before planning: if upstream had finished before a plan that found nothing new,
+      // nothing more can come.
+      const bool upstream_finished = !upstream_done_ || upstream_done_();
       st = RunOneBatch(&did_work);
       if (!st.ok()) break;
       if (!did_work) {
-        if (available_now) break;
+        if (available_now && upstream_finished) break;
+        if (available_now) {
+          SleepUnlessStopped(20);
+          continue;
+        }
         SetState(QueryState::kIdle);
         if (listener_) listener_->OnQueryIdle(query_id_, options_.name, NowMillis());
       } else {

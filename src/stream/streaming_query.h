@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -80,6 +81,12 @@ class StreamingQuery {
   void Start();
   // Asks the loop to stop after the current batch and waits for it.
   void Stop();
+  // Chains available-now queries that run at the same time: instead of fixing its end when it
+  // starts, the query keeps reading until `upstream_done` (e.g. "the query writing my source
+  // table has finished") was true before a plan that found nothing new. Set before Run/Start.
+  void SetUpstream(std::function<bool()> upstream_done) {
+    upstream_done_ = std::move(upstream_done);
+  }
   // Waits for the thread started by Start(); returns how the query ended.
   Status AwaitTermination();
 
@@ -110,6 +117,7 @@ class StreamingQuery {
   int64_t watermark_ms_ = 0;
   std::optional<PlannedBatch> pending_;  // planned but not committed before a restart
   std::optional<std::string> available_now_cap_;
+  std::function<bool()> upstream_done_;
   int64_t last_state_snapshot_ = -1;  // batch of the newest full state in the checkpoint
   int64_t last_batch_start_ms_ = 0;
 
