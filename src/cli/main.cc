@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/table_commands.h"
 
 int main(int argc, char** argv) {
   using namespace strata::cli;
@@ -111,6 +112,28 @@ int main(int argc, char** argv) {
   history_cmd->add_option("--limit", history.limit, "Most commits to show");
   history_cmd->add_option("table", history.table, "Table name or path")->required();
 
+  OptimizeArgs optimize;
+  auto* optimize_cmd =
+      app.add_subcommand("optimize", "Compact a table's small files (dataChange=false rewrite)");
+  optimize_cmd->add_option("--config", optimize.config_file, "Pipeline TOML");
+  optimize_cmd->add_option("--data-dir", optimize.data_dir, "Data directory");
+  optimize_cmd->add_option("--sort-by", optimize.sort_by, "Sort the rewritten files by a column");
+  optimize_cmd->add_option("--zorder-by", optimize.zorder_by, "Z-order by one column (= sort)");
+  optimize_cmd->add_option("--target-file-size", optimize.target_file_size, "Bytes per file")
+      ->check(CLI::PositiveNumber);
+  optimize_cmd->add_option("table", optimize.table, "Table name or path")->required();
+
+  VacuumArgs vacuum;
+  auto* vacuum_cmd = app.add_subcommand("vacuum", "Delete files a table no longer references");
+  vacuum_cmd->add_option("--config", vacuum.config_file, "Pipeline TOML");
+  vacuum_cmd->add_option("--data-dir", vacuum.data_dir, "Data directory");
+  vacuum_cmd->add_option("--retain", vacuum.retain_hours, "Retention in hours (default 168)")
+      ->check(CLI::NonNegativeNumber);
+  vacuum_cmd->add_flag("--dry-run", vacuum.dry_run, "List the files, delete nothing");
+  vacuum_cmd->add_flag("--force", vacuum.force,
+                       "Allow a retention below delta.deletedFileRetentionDuration");
+  vacuum_cmd->add_option("table", vacuum.table, "Table name or path")->required();
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
@@ -123,6 +146,8 @@ int main(int argc, char** argv) {
   if (*query_cmd) return RunQuery(query);
   if (*describe_cmd) return RunDescribe(describe);
   if (*history_cmd) return RunHistory(history);
+  if (*optimize_cmd) return RunOptimize(optimize);
+  if (*vacuum_cmd) return RunVacuum(vacuum);
   if (*torture_cmd) return RunTorture(torture);
   if (*status_cmd) return RunStatus(status);
   return 2;

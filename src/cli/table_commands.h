@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace strata::cli {
+
+struct OptimizeArgs {
+  std::string config_file;
+  std::string data_dir;
+  std::string table;  // catalog name or path
+  std::string sort_by;
+  std::string zorder_by;  // one column: same as sort_by (Z-order of one column is a sort)
+  int64_t target_file_size = 128LL * 1024 * 1024;
+};
+
+struct VacuumArgs {
+  std::string config_file;
+  std::string data_dir;
+  std::string table;
+  int64_t retain_hours = 168;
+  bool dry_run = false;
+  bool force = false;
+};
+
+// `strata optimize TABLE [--sort-by COL | --zorder-by COL] [--target-file-size BYTES]`:
+// bin-packing compaction (delta::Optimize); prints the commit and its metrics. Exit code 0 on
+// success (also when there was nothing to compact), 1 with a one-line error otherwise.
+int RunOptimize(const OptimizeArgs& args);
+
+// `strata vacuum TABLE --retain HOURS [--dry-run] [--force]` (delta::Vacuum); prints the files
+// deleted (or that would be, with --dry-run) and their total size.
+int RunVacuum(const VacuumArgs& args);
+
+}  // namespace strata::cli
