@@ -123,6 +123,56 @@ std::optional<int64_t> ParseIntervalHours(const std::string& text) {
   return std::nullopt;
 }
 
+Result<std::vector<std::string>> CleanupExpiredLog(const LogStore& store, const Snapshot& snapshot,
+                                                   int64_t now_ms) {
+  std::vector<std::string> deleted;
+  if (snapshot.Property("delta.enableExpiredLogCleanup") == "false") return deleted;
+  int64_t hours = kDefaultLogRetentionHours;
+  std::string prop = snapshot.Property("delta.logRetentionDuration");
+  if (!prop.empty()) {
+    auto h = ParseIntervalHours(prop);
+    if (!h)
+      return InvalidArgument("table " + store.table_path() +
+                             ": cannot parse delta.logRetentionDuration '" + prop + "'");
+    hours = *h;
+  }
+  int64_t now = now_ms ? now_ms : NowMillis();
+  int64_t cutoff = now - hours * 3600 * 1000;
+  STRATA_ASSIGN_OR_RETURN(LogListing listing, store.List());
+  std::optional<int64_t> keep_from;
+  std::error_code ec;
+  for (const auto& [version, flavours] : listing.checkpoints) {
+    if (version > snapshot.version()) break;
+    for (const auto& cp : flavours) {
+      if (cp.paths.empty()) continue;
+      auto mtime = fs::last_write_time(cp.paths[0], ec);
+      if (ec) continue;
+      int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                       .count();
+      if (ms <= cutoff) keep_from = version;
+    }
+  }
+  if (!keep_from) return deleted;
+  auto remove = [&](const std::string& p) -> Status {
+    if (!fs::remove(p, ec) && ec) return IOError("deleting " + p + ": " + ec.message());
+    deleted.push_back(p);
+    return Status::OK();
+  };
+  for (const auto& [version, path] : listing.commits) {
+    if (version >= *keep_from) break;
+    STRATA_RETURN_IF_ERROR(remove(path));
+    std::string crc = path.substr(0, path.size() - 5) + ".crc";
+    if (fs::exists(crc, ec)) STRATA_RETURN_IF_ERROR(remove(crc));
+  }
+  for (const auto& [version, flavours] : listing.checkpoints) {
+    if (version >= *keep_from) break;
+    for (const auto& cp : flavours)
+      for (const auto& p : cp.paths) STRATA_RETURN_IF_ERROR(remove(p));
+  }
+  return deleted;
+}
+
 Result<VacuumResult> Vacuum(DeltaTable& table, const VacuumOptions& options) {
   STRATA_ASSIGN_OR_RETURN(auto snapshot, table.LatestSnapshot());
   STRATA_RETURN_IF_ERROR(CheckWritable(snapshot->protocol()));

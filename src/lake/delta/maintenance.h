@@ -17,6 +17,19 @@ inline constexpr int64_t kDefaultDeletedFileRetentionHours = 168;
 // nullopt when it cannot be parsed.
 std::optional<int64_t> ParseIntervalHours(const std::string& text);
 
+// Default of delta.logRetentionDuration: 30 days.
+inline constexpr int64_t kDefaultLogRetentionHours = 720;
+
+// Log cleanup (metadata cleanup): deletes the JSON commits, checkpoints and version checksum
+// files of versions below C, where C is the newest checkpoint whose file is older than
+// delta.logRetentionDuration (default 30 days). Everything from C on is kept, so the latest
+// snapshot and time travel back to C still work. Does nothing when
+// delta.enableExpiredLogCleanup is "false" or no checkpoint is old enough. `now_ms` 0 = now.
+// Returns the paths deleted. Called by DeltaTable after each checkpoint it writes; errors
+// (unparseable property, I/O) name the table or file.
+Result<std::vector<std::string>> CleanupExpiredLog(const LogStore& store, const Snapshot& snapshot,
+                                                   int64_t now_ms = 0);
+
 struct VacuumOptions {
   int64_t retain_hours = kDefaultDeletedFileRetentionHours;
   bool dry_run = false;

@@ -241,3 +241,54 @@ TEST_F(DeltaMaintenanceTest, OptimizeCommitsOverConcurrentAppendAndConflictsOnRe
 
 }  // namespace
 }  // namespace strata::delta
+
+namespace strata::delta {
+namespace {
+
+void Age(const std::string& path, int64_t days) {
+  namespace fs = std::filesystem;
+  fs::last_write_time(path, fs::last_write_time(path) - std::chrono::hours(24 * days));
+}
+
+// After a checkpoint, log files older than delta.logRetentionDuration (here 2 days) and below
+// the newest checkpoint that is itself expired are deleted; the table still reads at the latest
+// version and back to that checkpoint.
+TEST(DeltaLogCleanupTest, CheckpointDeletesExpiredCommitsBelowExpiredCheckpoint) {
+  testing::TempDir dir;
+  auto table = DeltaTable::CreateIfNotExists(dir.Sub("t"), testing::EventSchema(), {},
+                                             {{"delta.logRetentionDuration", "interval 2 days"}});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto commit = [&](int i) {
+    auto txn = (*table)->StartTransaction();
+    ASSERT_TRUE(txn.ok());
+    (*txn)->AddFile(testing::MakeAdd("f" + std::to_string(i) + ".parquet"));
+    ASSERT_TRUE((*txn)->Commit().ok());
+  };
+  for (int i = 1; i <= 20; ++i) commit(i);  // checkpoints at 10 and 20
+  LogStore store(dir.Sub("t"));
+  for (int v = 0; v <= 12; ++v) Age(store.CommitPath(v), 3);
+  Age(store.log_dir() + "/" + LogStore::CheckpointFileName(10), 3);
+  for (int i = 21; i <= 30; ++i) commit(i);  // checkpoint 30 triggers the cleanup
+  ASSERT_TRUE((*table)->last_checkpoint_status().ok());
+  auto listing = store.List();
+  ASSERT_TRUE(listing.ok());
+  EXPECT_EQ(listing->commits.begin()->first, 10);
+  EXPECT_EQ(listing->checkpoints.begin()->first, 10);
+  EXPECT_EQ(listing->commits.rbegin()->first, 30);
+  auto fresh = DeltaTable::Open(dir.Sub("t"));
+  ASSERT_TRUE(fresh.ok());
+  auto latest = (*fresh)->LatestSnapshot();
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_EQ((*latest)->files().size(), 30u);
+  auto at10 = (*fresh)->SnapshotAt(10);
+  ASSERT_TRUE(at10.ok()) << at10.status().ToString();
+  EXPECT_EQ((*at10)->files().size(), 10u);
+  EXPECT_FALSE((*fresh)->SnapshotAt(5).ok());
+  // Nothing expired: nothing deleted.
+  auto none = CleanupExpiredLog(store, **latest);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace strata::delta

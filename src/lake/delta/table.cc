@@ -12,6 +12,7 @@
 #include "core/json_writer.h"
 #include "core/time_util.h"
 #include "lake/delta/checkpoint.h"
+#include "lake/delta/maintenance.h"
 
 namespace strata::delta {
 namespace {
@@ -281,6 +282,17 @@ void DeltaTable::MaybeCheckpoint(int64_t version, int64_t interval) {
   } else {
     auto written = WriteCheckpoint(duck_, store_, **snap);
     if (!written.ok()) st = written.status();
+  }
+  if (st.ok()) {
+    // Expired log files go only after a checkpoint that makes them unnecessary exists.
+    auto cleaned = CleanupExpiredLog(store_, **snap);
+    if (!cleaned.ok()) {
+      spdlog::warn("delta: log cleanup of {} after checkpoint {} failed: {}", path(), version,
+                   cleaned.status().ToString());
+    } else if (!cleaned->empty()) {
+      spdlog::info("delta: log cleanup of {} deleted {} expired log files", path(),
+                   cleaned->size());
+    }
   }
   if (!st.ok()) {
     spdlog::warn("delta: checkpoint of {} at version {} failed (the commit stands): {}", path(),
