@@ -160,6 +160,10 @@ Status StreamingQuery::ResetProcessorToCommitted() {
   } else {
     last_state_snapshot_ = -1;
   }
+  snapshot_bytes_ = delta_bytes_ = 0;
+  for (const auto& b : snapshot) snapshot_bytes_ += static_cast<int64_t>(b.bytes.size());
+  for (const auto& d : deltas)
+    for (const auto& b : d) delta_bytes_ += static_cast<int64_t>(b.bytes.size());
   return processor_->LoadState(snapshot, deltas)
       .WithContext(options_.name + ": restoring the state of batch " +
                    std::to_string(last_committed_));
@@ -258,9 +262,18 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
   bool full_state = false;
   if (processor_->stateful()) {
     full_state = last_state_snapshot_ < 0 ||
-                 plan.batch_id - last_state_snapshot_ >= options_.state_snapshot_interval;
+                 (plan.batch_id - last_state_snapshot_ >= options_.state_snapshot_interval &&
+                  delta_bytes_ >= snapshot_bytes_);
     std::vector<StateBlob> blobs;
     STRATA_RETURN_IF_ERROR(processor_->SaveState(full_state, &blobs));
+    int64_t bytes = 0;
+    for (const auto& b : blobs) bytes += static_cast<int64_t>(b.bytes.size());
+    if (full_state) {
+      snapshot_bytes_ = bytes;
+      delta_bytes_ = 0;
+    } else {
+      delta_bytes_ += bytes;
+    }
     STRATA_RETURN_IF_ERROR(checkpoint_.WriteState(plan.batch_id, full_state, blobs));
   }
   int64_t state_ms = ElapsedMs(t_state);

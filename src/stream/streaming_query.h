@@ -33,8 +33,10 @@ struct QueryOptions {
   // back-off (capped at 10 s), before the query fails.
   int64_t max_unavailable_ms = 10 * 60'000;
   size_t progress_history = 100;  // progress records kept in memory
-  // A stateful query writes its whole state every this many batches and only the change in
-  // between.
+  // A stateful query writes only what changed in a batch (a delta), and its whole state (a
+  // snapshot) when the deltas since the last snapshot add up to at least that snapshot's size,
+  // and at most every state_snapshot_interval batches. Checkpoint cost thus follows the change,
+  // and a restart replays at most about twice the state.
   int64_t state_snapshot_interval = 10;
 };
 
@@ -119,6 +121,8 @@ class StreamingQuery {
   std::optional<std::string> available_now_cap_;
   std::function<bool()> upstream_done_;
   int64_t last_state_snapshot_ = -1;  // batch of the newest full state in the checkpoint
+  int64_t snapshot_bytes_ = 0;        // its size
+  int64_t delta_bytes_ = 0;           // bytes of the deltas written after it
   int64_t last_batch_start_ms_ = 0;
 
   std::thread thread_;

@@ -112,7 +112,9 @@ class SumProcessor : public BatchProcessor {
   bool stateful() const override { return true; }
   // The full state is the sum; a delta is what the batch added.
   Status SaveState(bool full, std::vector<StateBlob>* blobs) override {
-    blobs->push_back({kGlobalStatePartition, std::to_string(full ? sum_ : sum_ - saved_)});
+    std::string v = std::to_string(full ? sum_ : sum_ - saved_);
+    if (full) v += std::string(padding_, ' ');  // a big state with small changes
+    blobs->push_back({kGlobalStatePartition, v});
     saved_ = sum_;
     ++(full ? fulls_ : deltas_);
     return Status::OK();
@@ -125,6 +127,7 @@ class SumProcessor : public BatchProcessor {
     return Status::OK();
   }
   int64_t saved_ = 0;
+  size_t padding_ = 0;
   int fulls_ = 0;
   int deltas_ = 0;
   std::string Fingerprint() const override { return "sum"; }
@@ -143,7 +146,8 @@ class StreamingQueryTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Runs an available-now query; returns its status and the final running sum.
-  Status RunOnce(int64_t max_rows, int64_t* sum = nullptr, int snapshot_interval = 10) {
+  Status RunOnce(int64_t max_rows, int64_t* sum = nullptr, int snapshot_interval = 10,
+                 size_t padding = 0) {
     QueryOptions o;
     o.name = "test";
     o.checkpoint_dir = dir_;
@@ -153,6 +157,7 @@ class StreamingQueryTest : public ::testing::Test {
     o.state_snapshot_interval = snapshot_interval;
     auto proc = std::make_unique<SumProcessor>();
     SumProcessor* p = proc.get();
+    p->padding_ = padding;
     std::vector<std::unique_ptr<MicroBatchSink>> sinks;
     sinks.push_back(std::make_unique<MemorySink>(&table_));
     StreamingQuery q(o, std::make_unique<CountingSource>(&available_), std::move(proc),
@@ -227,6 +232,17 @@ TEST_F(StreamingQueryTest, StateIsSnapshotEveryNBatchesAndDeltasBetween) {
   EXPECT_EQ(sum, SumTo(130));
   // Old state files are purged up to the newest snapshot a restart needs.
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/state/0.snapshot"));
+}
+
+TEST_F(StreamingQueryTest, LargeStateWithSmallChangesIsNotSnapshotAgain) {
+  available_ = 100;
+  int64_t sum = 0;
+  ASSERT_TRUE(RunOnce(10, &sum, /*snapshot_interval=*/2, /*padding=*/1000).ok());
+  EXPECT_EQ(fulls_, 1);  // batch 0 only: ten deltas of a few bytes never outgrow 1000 bytes
+  EXPECT_EQ(deltas_, 9);
+  available_ = 150;
+  ASSERT_TRUE(RunOnce(10, &sum, 2, 1000).ok());
+  EXPECT_EQ(sum, SumTo(150));  // restored from snapshot 0 plus nine deltas
 }
 
 TEST_F(StreamingQueryTest, CorruptStateFileIsReportedNotMisread) {
