@@ -331,6 +331,51 @@ void Transaction::SetOperation(std::string operation, std::map<std::string, std:
 void Transaction::SetMetadata(Metadata metadata) {
   metadata_ = std::move(metadata);
 }
+Status Transaction::EvolveSchema(const Schema& data_schema, bool merge_schema) {
+  if (!read_snapshot_) return InvalidArgument("schema evolution needs an existing table");
+  const std::string& table = table_->path();
+  STRATA_ASSIGN_OR_RETURN(Schema current, read_snapshot_->schema());
+  std::vector<Field> merged = current.fields();
+  bool changed = false;
+  for (const Field& f : data_schema.fields()) {
+    int i = current.IndexOf(f.name);
+    if (i < 0) {
+      if (!merge_schema) {
+        return InvalidArgument("table " + table + " has no column '" + f.name +
+                               "' (enable mergeSchema to add it)");
+      }
+      if (!f.nullable) {
+        return InvalidArgument("cannot add non-nullable column '" + f.name + "' to table " + table +
+                               ": only nullable columns can be added");
+      }
+      merged.push_back(f);
+      changed = true;
+      continue;
+    }
+    const Field& t = current.field(static_cast<size_t>(i));
+    if (t.type != f.type) {
+      return InvalidArgument("column '" + f.name + "' of table " + table + " is " +
+                             DeltaTypeName(t.type) + ", the data has " + DeltaTypeName(f.type) +
+                             ": changing a column's type is not supported");
+    }
+    if (!t.nullable && f.nullable) {
+      return InvalidArgument("column '" + f.name + "' of table " + table +
+                             " is not nullable, the data's is nullable");
+    }
+  }
+  for (const Field& t : current.fields()) {
+    if (data_schema.IndexOf(t.name) < 0 && !t.nullable) {
+      return InvalidArgument("the data lacks column '" + t.name + "' of table " + table +
+                             ", which is not nullable");
+    }
+  }
+  if (!changed) return Status::OK();
+  Metadata metadata = metadata_ ? *metadata_ : read_snapshot_->metadata();
+  metadata.schema_string = Schema(std::move(merged)).ToSparkJson();
+  metadata_ = std::move(metadata);
+  return Status::OK();
+}
+
 void Transaction::SetProtocol(Protocol protocol) {
   protocol_ = std::move(protocol);
 }

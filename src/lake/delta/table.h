@@ -118,6 +118,15 @@ class Transaction {
   void SetOperation(std::string operation, std::map<std::string, std::string> parameters = {},
                     std::map<std::string, std::string> metrics = {});
   void SetMetadata(Metadata metadata);
+  // Schema evolution on write: checks the schema of the data this transaction writes against
+  // the table's (the read snapshot's). Every data column must exist in the table with the same
+  // type, and a non-nullable table column must not be fed from a nullable one; a table column
+  // the data lacks must be nullable. With `merge_schema`, data columns the table lacks are
+  // appended to the table schema when nullable, and the new metaData is committed with this
+  // transaction (which then conflicts with any concurrent commit, like every metadata change).
+  // Any other difference is InvalidArgument naming the column and both types; NotSupported for
+  // a table schema with nested types. No-op when the schemas match.
+  Status EvolveSchema(const Schema& data_schema, bool merge_schema);
   void SetProtocol(Protocol protocol);
   void AddDomainMetadata(DomainMetadata domain);
 
