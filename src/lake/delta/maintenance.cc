@@ -1,5 +1,7 @@
 #include "lake/delta/maintenance.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <map>
 #include <set>
@@ -355,6 +357,61 @@ Result<OptimizeResult> Optimize(DeltaTable& table, const OptimizeOptions& option
   }
   result.version = *v;
   return result;
+}
+
+Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table) {
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, table.LatestSnapshot());
+  if (snapshot->Property("delta.autoOptimize.autoCompact") != "true")
+    return std::optional<OptimizeResult>();
+  int64_t min_files = kDefaultAutoCompactMinNumFiles;
+  int64_t max_size = kDefaultAutoCompactMaxFileSize;
+  for (auto [key, out] : {std::pair{"delta.autoOptimize.autoCompact.minNumFiles", &min_files},
+                          std::pair{"delta.autoOptimize.autoCompact.maxFileSize", &max_size}}) {
+    std::string v = snapshot->Property(key);
+    if (v.empty()) continue;
+    size_t pos = 0;
+    try {
+      *out = std::stoll(v, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != v.size() || *out <= 0)
+      return InvalidArgument("table " + table.path() + ": " + key + " = '" + v +
+                             "' is not a positive integer");
+  }
+  int64_t small = max_size * 3 / 4;
+  std::map<PartitionValues, int64_t> small_files;
+  for (const auto& f : snapshot->files())
+    if (!f.deletion_vector && f.size < small) ++small_files[f.partition_values];
+  std::optional<OptimizeResult> total;
+  for (const auto& [values, count] : small_files) {
+    if (count <= min_files) continue;
+    OptimizeOptions options;
+    options.target_file_size = max_size;
+    options.partition = values;
+    options.snapshot = snapshot;
+    STRATA_ASSIGN_OR_RETURN(OptimizeResult r, Optimize(table, options));
+    if (r.version < 0) continue;
+    if (!total) total = OptimizeResult{};
+    total->version = r.version;
+    total->files_added += r.files_added;
+    total->files_removed += r.files_removed;
+    total->bytes_added += r.bytes_added;
+    total->bytes_removed += r.bytes_removed;
+    STRATA_ASSIGN_OR_RETURN(snapshot, table.LatestSnapshot());
+  }
+  return total;
+}
+
+void AutoCompactAfterCommit(DeltaTable& table) {
+  auto r = AutoCompact(table);
+  if (!r.ok()) {
+    spdlog::warn("delta: auto compaction of {} failed (retried after the next commit): {}",
+                 table.path(), r.status().ToString());
+  } else if (*r) {
+    spdlog::info("delta: auto compaction of {} rewrote {} files into {} (version {})", table.path(),
+                 (*r)->files_removed, (*r)->files_added, (*r)->version);
+  }
 }
 
 }  // namespace strata::delta

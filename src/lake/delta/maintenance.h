@@ -85,4 +85,24 @@ struct OptimizeResult {
 // orphans for VACUUM). NotSupported on a table strata cannot write.
 Result<OptimizeResult> Optimize(DeltaTable& table, const OptimizeOptions& options);
 
+// Table properties of automatic compaction (as Databricks names them):
+//   delta.autoOptimize.autoCompact = true            enables it (off by default)
+//   delta.autoOptimize.autoCompact.minNumFiles = N   compact a partition when it has more than N
+//                                                    small files (default 50)
+//   delta.autoOptimize.autoCompact.maxFileSize = B   target file size in bytes (default 128 MiB);
+//                                                    files below 3/4 of it count as small
+inline constexpr int kDefaultAutoCompactMinNumFiles = 50;
+inline constexpr int64_t kDefaultAutoCompactMaxFileSize = 128LL * 1024 * 1024;
+
+// Runs Optimize on every partition of the latest snapshot with more than minNumFiles small
+// files, when delta.autoOptimize.autoCompact is "true". nullopt when disabled (one property
+// lookup on the cached snapshot: nothing else is done) or when no partition needs it.
+// Errors are Optimize's (e.g. Conflict with a concurrent remove) or InvalidArgument for a
+// malformed property.
+Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table);
+
+// AutoCompact for writers that just committed (the streaming sink): never fails the caller;
+// a failure is logged as a warning (the data commit stands, the next commit tries again).
+void AutoCompactAfterCommit(DeltaTable& table);
+
 }  // namespace strata::delta

@@ -292,3 +292,40 @@ TEST(DeltaLogCleanupTest, CheckpointDeletesExpiredCommitsBelowExpiredCheckpoint)
 
 }  // namespace
 }  // namespace strata::delta
+
+namespace strata::delta {
+namespace {
+
+TEST_F(DeltaMaintenanceTest, AutoCompactIsOffByDefaultAndCompactsPartitionsOverTheLimit) {
+  for (int i = 0; i < 4; ++i)
+    Commit({WriteFile("a", "a" + std::to_string(i) + ".parquet", i * 10, i * 10 + 10)});
+  Commit({WriteFile("b", "b0.parquet", 100, 105), WriteFile("b", "b1.parquet", 105, 110)});
+  auto off = AutoCompact(*table_);
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->has_value());
+  std::vector<std::string> before = Rows();
+
+  auto snap = table_->LatestSnapshot();
+  ASSERT_TRUE(snap.ok());
+  Metadata m = (*snap)->metadata();
+  m.configuration["delta.autoOptimize.autoCompact"] = "true";
+  m.configuration["delta.autoOptimize.autoCompact.minNumFiles"] = "3";
+  m.configuration["delta.autoOptimize.autoCompact.maxFileSize"] = "1048576";
+  auto txn = table_->StartTransaction();
+  ASSERT_TRUE(txn.ok());
+  (*txn)->SetMetadata(m);
+  ASSERT_TRUE((*txn)->Commit().ok());
+
+  auto on = AutoCompact(*table_);
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  ASSERT_TRUE(on->has_value());
+  EXPECT_EQ((*on)->files_removed, 4);  // partition a (4 > 3); b has only 2
+  EXPECT_EQ((*on)->files_added, 1);
+  EXPECT_EQ(Rows(), before);
+  auto again = AutoCompact(*table_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+}
+
+}  // namespace
+}  // namespace strata::delta
