@@ -7,6 +7,7 @@
 #include "core/file_util.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
+#include "lake/delta/maintenance.h"
 #include "lake/delta/partition_values.h"
 #include "lake/delta/stats.h"
 #include "lake/delta/table.h"
@@ -139,6 +140,9 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
   for (auto& b : batches)
     if (b.num_rows() > 0) cached.push_back(std::make_shared<const RecordBatch>(std::move(b)));
   CommittedBatchCache::Global().Put(options_.path, *version, stats.files, std::move(cached));
+  // Compacts partitions with too many small files when the table enables
+  // delta.autoOptimize.autoCompact (a property lookup otherwise); failures are only logged.
+  delta::AutoCompactAfterCommit(*table_);
   return stats;
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "connectors/delta_sink.h"
 #include "duck/duck.h"
 #include "lake/delta/table.h"
 #include "lake/delta/test_util.h"
@@ -119,6 +120,44 @@ TEST(DeltaCatalogSqlTest, CatalogTablesApplyDeletionVectorsAndColumnMapping) {
   auto dv = (*engine)->Execute("SELECT count(*) FROM delta.`" + root +
                                "kernel-table-with-dv-small/delta`");
   EXPECT_EQ(dv.status().code(), StatusCode::kNotSupported);
+}
+
+// A streaming sink on a table with delta.autoOptimize.autoCompact: after the commit that puts
+// a partition over minNumFiles small files, the partition is compacted (dataChange=false), and
+// every row is still there once.
+TEST(DeltaCatalogSqlTest, SinkAutoCompactsSmallFiles) {
+  TempDir dir;
+  DeltaSinkOptions options;
+  options.table_name = "t";
+  options.path = dir.Sub("t");
+  options.schema = std::make_shared<Schema>(
+      std::vector<Field>{{"id", TypeId::kInt64, true}, {"day", TypeId::kString, true}});
+  options.partition_by = {"day"};
+  options.table_properties = {{"delta.autoOptimize.autoCompact", "true"},
+                              {"delta.autoOptimize.autoCompact.minNumFiles", "4"}};
+  DeltaSink sink(options);
+  ASSERT_TRUE(sink.Open().ok());
+  for (int batch = 0; batch < 5; ++batch) {
+    RecordBatch b(options.schema);
+    for (int i = 0; i < 10; ++i) {
+      b.column(0).AppendInt64(batch * 10 + i);
+      b.column(1).AppendString("d1");
+    }
+    std::vector<RecordBatch> batches;
+    batches.push_back(std::move(b));
+    auto stats = sink.Commit({"q", batch, {}}, batches);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  }
+  auto snap = sink.table()->LatestSnapshot();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ((*snap)->files().size(), 1u);  // 5 files > 4: compacted into one
+  EXPECT_TRUE((*snap)->IsTxnCommitted("q", 4));
+  auto history = sink.table()->History(1);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->at(0).commit_info.operation, "OPTIMIZE");
+  auto engine = OpenCatalog({{"t", dir.Sub("t")}});
+  ASSERT_TRUE(engine.ok());
+  EXPECT_EQ(One(**engine, "SELECT count(DISTINCT id) || '/' || count(*) FROM t"), "50/50");
 }
 
 }  // namespace
