@@ -29,17 +29,21 @@ long RssMb() {
 int Main(int argc, char** argv) {
   int64_t rate = 200'000, seconds = 720, delay_s = 600;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--rate")) rate = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--seconds")) seconds = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--delay-s")) delay_s = std::atoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--rate"))
+      rate = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--seconds"))
+      seconds = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--delay-s"))
+      delay_s = std::atoll(argv[i + 1]);
   }
   DedupOptions o;
   o.delay_ms = delay_s * 1000;
   auto dedup = Deduplicator::Create(o);
   if (!dedup.ok()) return 1;
-  auto schema = std::make_shared<Schema>(std::vector<Field>{{"event_id", TypeId::kString, false},
-                                                            {"event_time", TypeId::kTimestamp, false},
-                                                            {"kafka_partition", TypeId::kInt32, false}});
+  auto schema =
+      std::make_shared<Schema>(std::vector<Field>{{"event_id", TypeId::kString, false},
+                                                  {"event_time", TypeId::kTimestamp, false},
+                                                  {"kafka_partition", TypeId::kInt32, false}});
   std::mt19937_64 rng(7);
   const int64_t t0 = 1'790'000'000'000'000LL;  // micros
   std::vector<uint32_t> keep;
@@ -93,12 +97,15 @@ int Main(int argc, char** argv) {
               st.keys ? double(st.bytes) / st.keys : 0.0, RssMb());
   std::printf("dedup time per 1-second batch of %lld events: %.1f ms on average\n",
               static_cast<long long>(rate), total_ms / seconds);
-  std::printf("checkpoint per batch (delta): %.1f MiB in %.0f ms; full snapshot: %.2f GiB in %.0f ms\n",
-              delta_bytes / double(1 << 20), delta_ms, snapshot_bytes / double(1 << 30), snapshot_ms);
+  std::printf(
+      "checkpoint per batch (delta): %.1f MiB in %.0f ms; full snapshot: %.2f GiB in %.0f ms\n",
+      delta_bytes / double(1 << 20), delta_ms, snapshot_bytes / double(1 << 30), snapshot_ms);
   return 0;
 }
 
 }  // namespace
 }  // namespace strata
 
-int main(int argc, char** argv) { return strata::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return strata::Main(argc, argv);
+}

@@ -143,6 +143,9 @@ Result<std::string> DeltaSource::PlanEnd(const std::string& start, const ReadLim
     ++pos.index;
   }
   if (cap_pos < pos) pos = cap_pos;
+  // Only commits without data files (table creation, metadata, OPTIMIZE) lie ahead: no batch
+  // for them; the next batch with data skips over them.
+  if (files == 0) return start;
   return Format(pos);
 }
 

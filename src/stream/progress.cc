@@ -80,6 +80,10 @@ std::string QueryProgress::ToJson() const {
   w.Key("sink").BeginObject();
   w.Key("description").String(sink_description).Key("numOutputRows").Int(num_output_rows);
   w.EndObject();
+  if (latency_max_ms >= 0) {
+    w.Key("latencyMs").BeginObject().Key("p50").Int(latency_p50_ms).Key("p99").Int(latency_p99_ms);
+    w.Key("max").Int(latency_max_ms).EndObject();
+  }
   w.Key("tables").BeginArray();
   for (const auto& t : tables) {
     w.BeginObject().Key("table").String(t.table).Key("rows").Int(t.rows).Key("files").Int(t.files);

@@ -39,6 +39,10 @@ struct QueryProgress {
   int64_t num_output_rows = 0;
   std::vector<SinkWriteStats> tables;
   bool no_data_batch = false;
+  // From the input rows' Kafka timestamps to this batch's commit, in ms; -1 when not measured.
+  int64_t latency_p50_ms = -1;
+  int64_t latency_p99_ms = -1;
+  int64_t latency_max_ms = -1;
 
   std::string ToJson() const;
 };

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/crash_point.h"
@@ -229,6 +230,16 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
   return Status::OK();
 }
 
+void StreamingQuery::SampleLatency(const RecordBatch& batch) {
+  constexpr size_t kMaxLatencySamples = 1 << 16;
+  int c = options_.latency_column.empty() ? -1 : batch.schema()->IndexOf(options_.latency_column);
+  if (c < 0 || batch.column(c).type() != TypeId::kTimestamp) return;
+  const Column& ts = batch.column(c);
+  size_t step = 1 + batch.num_rows() / (kMaxLatencySamples / 8);
+  for (size_t r = 0; r < ts.size() && latency_samples_.size() < kMaxLatencySamples; r += step)
+    if (ts.IsValid(r)) latency_samples_.push_back(ts.Int64(r));
+}
+
 Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& progress) {
   BatchContext ctx;
   ctx.batch_id = plan.batch_id;
@@ -238,6 +249,7 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
 
   std::vector<std::vector<RecordBatch>> outputs(sinks_.size());
   STRATA_RETURN_IF_ERROR(processor_->BeginBatch(ctx));
+  latency_samples_.clear();
   int64_t rows = 0;
   int64_t t_read = MonotonicNanos();
   int64_t process_ns = 0;
@@ -245,6 +257,7 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
     STRATA_RETURN_IF_ERROR(
         source_->Read(plan.start, plan.end, plan.batch_timestamp_ms, [&](RecordBatch&& batch) {
           rows += static_cast<int64_t>(batch.num_rows());
+          SampleLatency(batch);
           int64_t tp = MonotonicNanos();
           Status s = processor_->Process(std::move(batch), outputs);
           process_ns += MonotonicNanos() - tp;
@@ -290,6 +303,21 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
     progress.tables.push_back(std::move(*stats));
   }
   int64_t sink_ms = ElapsedMs(t_sink);
+  if (!latency_samples_.empty()) {
+    // Visible since the sinks committed: latency = commit time - Kafka timestamp.
+    int64_t committed_us = NowMicros();
+    for (auto& t : latency_samples_) t = std::max<int64_t>(0, committed_us - t) / 1000;
+    auto at = [&](double q) {
+      size_t k = std::min(latency_samples_.size() - 1,
+                          static_cast<size_t>(q * static_cast<double>(latency_samples_.size())));
+      std::nth_element(latency_samples_.begin(), latency_samples_.begin() + k,
+                       latency_samples_.end());
+      return latency_samples_[k];
+    };
+    progress.latency_p50_ms = at(0.5);
+    progress.latency_p99_ms = at(0.99);
+    progress.latency_max_ms = *std::max_element(latency_samples_.begin(), latency_samples_.end());
+  }
 
   int64_t t_commit = MonotonicNanos();
   CrashPoint("query.before_commit_record");

@@ -38,6 +38,10 @@ struct QueryOptions {
   // and at most every state_snapshot_interval batches. Checkpoint cost thus follows the change,
   // and a restart replays at most about twice the state.
   int64_t state_snapshot_interval = 10;
+  // When the input has this timestamp column (e.g. kafka_timestamp), each batch reports the
+  // time from it to the batch's commit (p50, p99, max): how long a record took from Kafka to
+  // being visible in this query's tables. Empty: not measured.
+  std::string latency_column = "kafka_timestamp";
 };
 
 // A snapshot of a query's status, safe to read from any thread.
@@ -101,6 +105,8 @@ class StreamingQuery {
   Status RunOneBatch(bool* did_work);
   Status ExecuteBatch(const PlannedBatch& plan, QueryProgress& progress);
   Status ResetProcessorToCommitted();
+  // Remembers (a sample of) the input rows' latency_column timestamps.
+  void SampleLatency(const RecordBatch& batch);
   void SetState(QueryState s, const std::string& message = "");
   void RecordProgress(QueryProgress p);
   bool SleepUnlessStopped(int64_t ms);
@@ -120,9 +126,10 @@ class StreamingQuery {
   std::optional<PlannedBatch> pending_;  // planned but not committed before a restart
   std::optional<std::string> available_now_cap_;
   std::function<bool()> upstream_done_;
-  int64_t last_state_snapshot_ = -1;  // batch of the newest full state in the checkpoint
-  int64_t snapshot_bytes_ = 0;        // its size
-  int64_t delta_bytes_ = 0;           // bytes of the deltas written after it
+  int64_t last_state_snapshot_ = -1;      // batch of the newest full state in the checkpoint
+  int64_t snapshot_bytes_ = 0;            // its size
+  int64_t delta_bytes_ = 0;               // bytes of the deltas written after it
+  std::vector<int64_t> latency_samples_;  // input timestamps (micros) of the current batch
   int64_t last_batch_start_ms_ = 0;
 
   std::thread thread_;

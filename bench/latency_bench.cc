@@ -1,0 +1,173 @@
+// Latency under load: the generator produces at a fixed rate into the embedded Kafka cluster
+// while the pipeline runs with processing-time triggers; every batch reports the time from its
+// rows' Kafka timestamps to its commit (StreamingQuery's latency sample). Reports, per layer,
+// the p50 and p99 over batches (rows-weighted p50 of batch medians; p99 of batch p99s) and the
+// max. With --spike, the rate steps from --rates' first value to its last for --spike-s seconds
+// and back, and the bronze source's peak lag and the time to catch up are reported.
+//   latency_bench [--rates 10000,100000,200000] [--seconds 60] [--trigger-ms 250] [--spike-s 0]
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/time_util.h"
+#include "event/generator.h"
+#include "kafka/embedded_cluster.h"
+#include "pipeline/pipeline.h"
+
+namespace strata {
+namespace {
+
+struct BatchLatency {
+  int64_t rows, p50, p99, max, lag, at_ms;
+};
+
+class Collector : public QueryListener {
+ public:
+  void OnQueryProgress(const QueryProgress& p) override {
+    if (p.latency_max_ms < 0 || p.num_input_rows == 0) return;
+    std::lock_guard<std::mutex> l(mu_);
+    by_query_[p.name].push_back({p.num_input_rows, p.latency_p50_ms, p.latency_p99_ms,
+                                 p.latency_max_ms, p.source_lag, NowMillis()});
+  }
+  std::map<std::string, std::vector<BatchLatency>> Take() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(by_query_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<BatchLatency>> by_query_;
+};
+
+void Report(const std::map<std::string, std::vector<BatchLatency>>& data) {
+  std::printf("  %-30s %8s %10s %8s %8s %8s\n", "query", "batches", "rows", "p50 ms", "p99 ms",
+              "max ms");
+  for (const auto& [name, batches] : data) {
+    std::vector<std::pair<int64_t, int64_t>> p50s;  // (p50, rows)
+    std::vector<int64_t> p99s;
+    int64_t rows = 0, mx = 0;
+    for (const auto& b : batches) {
+      p50s.push_back({b.p50, b.rows});
+      p99s.push_back(b.p99);
+      rows += b.rows;
+      mx = std::max(mx, b.max);
+    }
+    std::sort(p50s.begin(), p50s.end());
+    std::sort(p99s.begin(), p99s.end());
+    int64_t acc = 0, p50 = 0;
+    for (const auto& [v, n] : p50s) {
+      acc += n;
+      if (acc * 2 >= rows) {
+        p50 = v;
+        break;
+      }
+    }
+    int64_t p99 = p99s.empty() ? 0 : p99s[std::min(p99s.size() - 1, p99s.size() * 99 / 100)];
+    std::printf("  %-30s %8zu %10lld %8lld %8lld %8lld\n", name.c_str(), batches.size(),
+                static_cast<long long>(rows), static_cast<long long>(p50),
+                static_cast<long long>(p99), static_cast<long long>(mx));
+  }
+  std::fflush(stdout);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<double> rates = {10'000, 100'000, 200'000};
+  int seconds = 60, trigger_ms = 250, spike_s = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--rates")) {
+      rates.clear();
+      std::stringstream ss(argv[i + 1]);
+      std::string r;
+      while (std::getline(ss, r, ',')) rates.push_back(std::atof(r.c_str()));
+    } else if (!std::strcmp(argv[i], "--seconds")) {
+      seconds = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--trigger-ms")) {
+      trigger_ms = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--spike-s")) {
+      spike_s = std::atoi(argv[i + 1]);
+    }
+  }
+  auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", 12}}, 1});
+  if (!cluster.ok()) return 1;
+  std::string dir =
+      (std::filesystem::temp_directory_path() / ("strata_latency_" + std::to_string(::getpid())))
+          .string();
+  std::filesystem::remove_all(dir);
+  std::string t = std::to_string(trigger_ms) + " ms";
+  auto config = ParsePipelineConfig("[pipeline]\ndata_dir = \"" + dir +
+                                    "\"\n[source]\nstartingOffsets = \"earliest\"\n"
+                                    "maxOffsetsPerTrigger = 500000\n[bronze]\ntrigger = \"" +
+                                    t + "\"\n[silver]\ntrigger = \"" + t +
+                                    "\"\n[gold]\ntrigger = \"" + t + "\"\n");
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
+    return 1;
+  }
+  config->source.kafka["bootstrap.servers"] = (*cluster)->bootstrap_servers();
+  auto collector = std::make_shared<Collector>();
+  auto pipeline = Pipeline::Create(*config, {false, collector});
+  if (!pipeline.ok()) return 1;
+  (*pipeline)->Start();
+
+  auto produce = [&](double rate, double secs) {
+    std::atomic<bool> stop{false};
+    ProduceOptions po;
+    po.bootstrap = (*cluster)->bootstrap_servers();
+    po.rate = rate;
+    po.duration_s = secs;
+    po.generator.seed = static_cast<uint64_t>(rate);
+    po.generator.duplicate_fraction = 0.01;
+    po.kafka_config = {{"linger.ms", "5"}};
+    return RunProducer(po, stop);
+  };
+  if (spike_s == 0) {
+    for (double rate : rates) {
+      std::printf("rate %.0f events/s for %d s, triggers every %d ms:\n", rate, seconds,
+                  trigger_ms);
+      auto st = produce(rate, seconds);
+      if (!st.ok()) return 1;
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      std::printf("  produced %.0f events/s\n", st->produced / st->elapsed_s);
+      Report(collector->Take());
+    }
+  } else {
+    double low = rates.front(), high = rates.back();
+    std::printf("spike: %.0f/s for 20 s, %.0f/s for %d s, %.0f/s for 60 s\n", low, high, spike_s,
+                low);
+    if (!produce(low, 20).ok()) return 1;
+    collector->Take();
+    int64_t spike_end = 0;
+    if (!produce(high, spike_s).ok()) return 1;
+    spike_end = NowMillis();
+    if (!produce(low, 60).ok()) return 1;
+    auto data = collector->Take();
+    int64_t peak_lag = 0, caught_up_at = -1;
+    for (const auto& b : data["bronze_clickstream"]) {
+      peak_lag = std::max(peak_lag, b.lag);
+      if (b.at_ms > spike_end && caught_up_at < 0 && b.lag <= static_cast<int64_t>(low))
+        caught_up_at = b.at_ms;
+    }
+    std::printf("  bronze peak lag %lld records; caught up %.1f s after the spike ended\n",
+                static_cast<long long>(peak_lag),
+                caught_up_at < 0 ? -1.0 : (caught_up_at - spike_end) / 1000.0);
+    Report(data);
+  }
+  Status st = (*pipeline)->Stop();
+  pipeline->reset();
+  std::filesystem::remove_all(dir);
+  return st.ok() ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace strata
+
+int main(int argc, char** argv) {
+  return strata::Main(argc, argv);
+}
