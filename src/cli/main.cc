@@ -121,6 +121,10 @@ int main(int argc, char** argv) {
   optimize_cmd->add_option("--zorder-by", optimize.zorder_by, "Z-order by one column (= sort)");
   optimize_cmd->add_option("--target-file-size", optimize.target_file_size, "Bytes per file")
       ->check(CLI::PositiveNumber);
+  optimize_cmd->add_option("--where-column", optimize.where_column,
+                           "Only files that may hold rows of [--from, --to) on this time column");
+  optimize_cmd->add_option("--from", optimize.from, "Range start (date or timestamp, UTC)");
+  optimize_cmd->add_option("--to", optimize.to, "Range end, exclusive");
   optimize_cmd->add_option("table", optimize.table, "Table name or path")->required();
 
   VacuumArgs vacuum;

@@ -44,6 +44,18 @@ int RunOptimize(const OptimizeArgs& args) {
   delta::OptimizeOptions options;
   options.target_file_size = args.target_file_size;
   options.sort_by = args.sort_by.empty() ? args.zorder_by : args.sort_by;
+  if (!args.where_column.empty()) {
+    delta::TimeRange range{args.where_column, std::nullopt, std::nullopt};
+    for (auto [text, out] :
+         {std::pair{&args.from, &range.min_us}, std::pair{&args.to, &range.max_us}}) {
+      if (text->empty()) continue;
+      *out = delta::ParseTimestampMicros(*text);
+      if (!*out) return Failed(InvalidArgument("'" + *text + "' is not a date or timestamp"));
+    }
+    options.range = range;
+  } else if (!args.from.empty() || !args.to.empty()) {
+    return Failed(InvalidArgument("--from/--to need --where-column"));
+  }
   auto start = std::chrono::steady_clock::now();
   auto result = delta::Optimize(**table, options);
   if (!result.ok()) return Failed(result.status());

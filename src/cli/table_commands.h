@@ -12,6 +12,11 @@ struct OptimizeArgs {
   std::string sort_by;
   std::string zorder_by;  // one column: same as sort_by (Z-order of one column is a sort)
   int64_t target_file_size = 128LL * 1024 * 1024;
+  // Optional time range on a date/timestamp column: only files whose partition values or
+  // stats allow a row in [from, to) are compacted.
+  std::string where_column;
+  std::string from;
+  std::string to;
 };
 
 struct VacuumArgs {
@@ -23,7 +28,8 @@ struct VacuumArgs {
   bool force = false;
 };
 
-// `strata optimize TABLE [--sort-by COL | --zorder-by COL] [--target-file-size BYTES]`:
+// `strata optimize TABLE [--sort-by COL | --zorder-by COL] [--target-file-size BYTES]
+//  [--where-column COL [--from TS] [--to TS]]`:
 // bin-packing compaction (delta::Optimize); prints the commit and its metrics. Exit code 0 on
 // success (also when there was nothing to compact), 1 with a one-line error otherwise.
 int RunOptimize(const OptimizeArgs& args);

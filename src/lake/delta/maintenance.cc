@@ -266,8 +266,12 @@ Result<OptimizeResult> Optimize(DeltaTable& table, const OptimizeOptions& option
   }
   int64_t small =
       options.min_file_size > 0 ? options.min_file_size : options.target_file_size * 3 / 4;
+  std::vector<AddFile> in_range;
+  if (options.range) {
+    STRATA_ASSIGN_OR_RETURN(in_range, PruneFiles(*snapshot, *options.range));
+  }
   std::map<PartitionValues, std::vector<const AddFile*>> groups;
-  for (const auto& f : snapshot->files()) {
+  for (const auto& f : options.range ? in_range : snapshot->files()) {
     if (f.deletion_vector || f.size >= small) continue;
     if (options.partition && f.partition_values != *options.partition) continue;
     groups[f.partition_values].push_back(&f);
@@ -342,8 +346,19 @@ Result<OptimizeResult> Optimize(DeltaTable& table, const OptimizeOptions& option
     }
   }
   if (result.files_added == 0) return result;
+  std::string predicate = "[]";
+  if (options.range) {
+    std::string q = "`" + options.range->column + "`";
+    std::string cond;
+    if (options.range->min_us)
+      cond = q + " >= timestamp_micros(" + std::to_string(*options.range->min_us) + ")";
+    if (options.range->max_us)
+      cond += (cond.empty() ? "" : " AND ") + q + " < timestamp_micros(" +
+              std::to_string(*options.range->max_us) + ")";
+    if (!cond.empty()) predicate = "[\"" + cond + "\"]";
+  }
   std::map<std::string, std::string> params = {
-      {"predicate", "[]"}, {"targetFileSize", std::to_string(options.target_file_size)}};
+      {"predicate", predicate}, {"targetFileSize", std::to_string(options.target_file_size)}};
   if (!options.sort_by.empty()) params["sortBy"] = "[\"" + options.sort_by + "\"]";
   txn->SetOperation("OPTIMIZE", params,
                     {{"numAddedFiles", std::to_string(result.files_added)},

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "lake/delta/scan.h"
 #include "lake/delta/table.h"
 
 namespace strata::delta {
@@ -63,6 +64,9 @@ struct OptimizeOptions {
   int min_files = 1;
   // When set, only files whose partition values equal these are considered.
   std::optional<PartitionValues> partition;
+  // Only files that may hold rows in this time range (PruneFiles: partition values and stats)
+  // are considered, like OPTIMIZE ... WHERE on a time column.
+  std::optional<TimeRange> range;
   // The snapshot to compact (default: the latest); the commit is checked against everything
   // committed after it.
   std::shared_ptr<const Snapshot> snapshot;

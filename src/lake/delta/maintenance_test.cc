@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/time_util.h"
 #include "duck/duck.h"
@@ -143,6 +144,38 @@ TEST_F(DeltaMaintenanceTest, VacuumKeepsYoungTombstonesAndDeletesExpiredOnes) {
   ASSERT_TRUE(later.ok());
   EXPECT_EQ(later->files, std::vector<std::string>{path_ + "/day=a/f1.parquet"});
   EXPECT_EQ(Rows().size(), 10u);
+}
+
+TEST_F(DeltaMaintenanceTest, OptimizeWithATimeRangeRewritesOnlyFilesThatMayMatch) {
+  auto with_ts = [&](AddFile a, const std::string& lo, const std::string& hi) {
+    a.stats = "{\"numRecords\":5,\"minValues\":{\"ts\":\"" + lo + "\"},\"maxValues\":{\"ts\":\"" +
+              hi + "\"},\"nullCount\":{\"ts\":0}}";
+    return a;
+  };
+  Commit({with_ts(WriteFile("a", "1.parquet", 0, 5), "1970-01-01T00:00:00.000Z",
+                  "1970-01-01T00:00:04.000Z"),
+          with_ts(WriteFile("a", "2.parquet", 5, 10), "1970-01-01T00:00:05.000Z",
+                  "1970-01-01T00:00:09.000Z"),
+          with_ts(WriteFile("a", "3.parquet", 10, 15), "1970-01-01T00:00:10.000Z",
+                  "1970-01-01T00:00:14.000Z")});
+  std::vector<std::string> before = Rows();
+  OptimizeOptions options;
+  options.target_file_size = 1 << 20;
+  options.range = TimeRange{"ts", 5000000, std::nullopt};
+  auto result = Optimize(*table_, options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->files_removed, 2);
+  auto snap = table_->LatestSnapshot();
+  ASSERT_TRUE(snap.ok());
+  std::set<std::string> paths;
+  for (const auto& f : (*snap)->files()) paths.insert(f.path);
+  EXPECT_TRUE(paths.count("day=a/1.parquet"));
+  EXPECT_FALSE(paths.count("day=a/2.parquet"));
+  EXPECT_EQ(Rows(), before);
+  auto history = table_->History(1);
+  ASSERT_TRUE(history.ok());
+  EXPECT_NE(history->at(0).commit_info.operation_parameters.at("predicate").find("`ts` >="),
+            std::string::npos);
 }
 
 TEST_F(DeltaMaintenanceTest, OptimizeCompactsSmallFilesPerPartitionWithoutDataChange) {
