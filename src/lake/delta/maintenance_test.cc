@@ -362,3 +362,32 @@ TEST_F(DeltaMaintenanceTest, AutoCompactIsOffByDefaultAndCompactsPartitionsOverT
 
 }  // namespace
 }  // namespace strata::delta
+
+namespace strata::delta {
+namespace {
+
+// Manual measurement (run with --gtest_also_run_disabled_tests): OPTIMIZE of 64 files of 100k
+// rows each into one partition; prints the read throughput. Checks the row count.
+TEST_F(DeltaMaintenanceTest, DISABLED_OptimizeThroughput) {
+  std::vector<AddFile> adds;
+  for (int i = 0; i < 64; ++i)
+    adds.push_back(
+        WriteFile("a", "f" + std::to_string(i) + ".parquet", i * 100000, (i + 1) * 100000));
+  Commit(std::move(adds));
+  auto start = std::chrono::steady_clock::now();
+  auto result = Optimize(*table_, {.target_file_size = 1LL << 30});
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->files_removed, 64);
+  auto r = conn_->Query("SELECT count(*) FROM read_parquet(" +
+                        duck::QuoteLiteral(path_ + "/day=a/part-*.parquet") + ")");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->GetInt64(0, 0), 6400000);
+  std::printf("optimize: %lld -> %lld bytes, 6.4M rows in %.2f s: %.1f MB/s read, %.2f M rows/s\n",
+              static_cast<long long>(result->bytes_removed),
+              static_cast<long long>(result->bytes_added), secs, result->bytes_removed / secs / 1e6,
+              6.4 / secs);
+}
+
+}  // namespace
+}  // namespace strata::delta
