@@ -5,6 +5,7 @@
 // max. With --spike, the rate steps from --rates' first value to its last for --spike-s seconds
 // and back, and the bronze source's peak lag and the time to catch up are reported.
 //   latency_bench [--rates 10000,100000,200000] [--seconds 60] [--trigger-ms 250] [--spike-s 0]
+//                 [--partitions 48]
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -79,7 +80,9 @@ void Report(const std::map<std::string, std::vector<BatchLatency>>& data) {
 
 int Main(int argc, char** argv) {
   std::vector<double> rates = {10'000, 100'000, 200'000};
-  int seconds = 60, trigger_ms = 250, spike_s = 0;
+  // The embedded cluster keeps ~5 MiB per partition: at 200K events/s that is seconds of data
+  // per partition unless there are many partitions.
+  int seconds = 60, trigger_ms = 250, spike_s = 0, partitions = 48;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rates")) {
       rates.clear();
@@ -90,11 +93,13 @@ int Main(int argc, char** argv) {
       seconds = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--trigger-ms")) {
       trigger_ms = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--partitions")) {
+      partitions = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--spike-s")) {
       spike_s = std::atoi(argv[i + 1]);
     }
   }
-  auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", 12}}, 1});
+  auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", partitions}}, 1});
   if (!cluster.ok()) return 1;
   std::string dir =
       (std::filesystem::temp_directory_path() / ("strata_latency_" + std::to_string(::getpid())))
