@@ -209,8 +209,12 @@ Result<VacuumResult> Vacuum(DeltaTable& table, const VacuumOptions& options) {
     }
   }
   for (const auto& r : snapshot->tombstones()) {
-    if (r.deletion_timestamp.value_or(now) > cutoff)
-      keep_path(ResolveDataPath(table.path(), r.path));
+    if (r.deletion_timestamp.value_or(now) <= cutoff) continue;
+    keep_path(ResolveDataPath(table.path(), r.path));
+    if (r.deletion_vector && r.deletion_vector->storage_type != "i") {
+      auto dv = DeletionVectorPath(table.path(), *r.deletion_vector);
+      if (dv.ok()) keep_path(*dv);
+    }
   }
   VacuumResult result;
   std::error_code ec;

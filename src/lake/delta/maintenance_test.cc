@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/time_util.h"
@@ -387,6 +388,31 @@ TEST_F(DeltaMaintenanceTest, DISABLED_OptimizeThroughput) {
               static_cast<long long>(result->bytes_removed),
               static_cast<long long>(result->bytes_added), secs, result->bytes_removed / secs / 1e6,
               6.4 / secs);
+}
+
+}  // namespace
+}  // namespace strata::delta
+
+namespace strata::delta {
+namespace {
+
+// VACUUM deletes files, so it requires a table strata can write: a Spark table with the
+// deletionVectors writer feature is refused by name and nothing is deleted.
+TEST(DeltaVacuumDvTest, RefusesTablesWithUnsupportedWriterFeatures) {
+  testing::TempDir dir;
+  std::string src = std::string(STRATA_SOURCE_DIR) +
+                    "/../shared/conformance/delta/golden-dv-partitioned-with-checkpoint/delta";
+  fs::copy(src, dir.Sub("t"), fs::copy_options::recursive);
+  fs::path orphan = fs::path(dir.Sub("t")) / "orphan.parquet";
+  std::ofstream(orphan.string()) << "x";
+  auto table = DeltaTable::Open(dir.Sub("t"));
+  ASSERT_TRUE(table.ok());
+  auto result = Vacuum(**table, {.retain_hours = 0, .force = true, .now_ms = NowMillis() + 1000});
+  ASSERT_EQ(result.status().code(), StatusCode::kNotSupported);
+  EXPECT_NE(result.status().message().find("deletionVectors"), std::string::npos);
+  EXPECT_TRUE(fs::exists(orphan));
+  auto optimized = Optimize(**table, {});
+  EXPECT_EQ(optimized.status().code(), StatusCode::kNotSupported);
 }
 
 }  // namespace
