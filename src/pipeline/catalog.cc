@@ -45,20 +45,9 @@ Status RegisterDeltaTable(sql::SqlEngine* engine, const std::string& name,
       .WithContext("table " + name);
 }
 
-Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
-    const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options) {
-  STRATA_ASSIGN_OR_RETURN(auto engine, sql::SqlEngine::Open(options));
-  for (const auto& [name, path] : tables) {
-    auto table = delta::DeltaTable::Open(path);
-    if (!table.ok()) {
-      if (table.status().code() == StatusCode::kNotFound) continue;
-      return table.status().WithContext("table " + name);
-    }
-    STRATA_ASSIGN_OR_RETURN(auto snapshot, (*table)->LatestSnapshot());
-    STRATA_RETURN_IF_ERROR(RegisterDeltaTable(engine.get(), name, *snapshot));
-  }
-  engine->SetDeltaResolver([](const std::string& path, std::optional<int64_t> version,
-                              std::optional<std::string> timestamp) -> Result<sql::TableFiles> {
+sql::DeltaResolver DeltaPathResolver() {
+  return [](const std::string& path, std::optional<int64_t> version,
+            std::optional<std::string> timestamp) -> Result<sql::TableFiles> {
     auto table = delta::DeltaTable::Open(path);
     if (!table.ok()) return table.status().WithContext("delta.`" + path + "`");
     std::shared_ptr<const delta::Snapshot> snapshot;
@@ -77,7 +66,22 @@ Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
       STRATA_ASSIGN_OR_RETURN(snapshot, (*table)->LatestSnapshot());
     }
     return TableFilesOf(*snapshot);
-  });
+  };
+}
+
+Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
+    const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(auto engine, sql::SqlEngine::Open(options));
+  for (const auto& [name, path] : tables) {
+    auto table = delta::DeltaTable::Open(path);
+    if (!table.ok()) {
+      if (table.status().code() == StatusCode::kNotFound) continue;
+      return table.status().WithContext("table " + name);
+    }
+    STRATA_ASSIGN_OR_RETURN(auto snapshot, (*table)->LatestSnapshot());
+    STRATA_RETURN_IF_ERROR(RegisterDeltaTable(engine.get(), name, *snapshot));
+  }
+  engine->SetDeltaResolver(DeltaPathResolver());
   return engine;
 }
 

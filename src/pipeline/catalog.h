@@ -28,6 +28,12 @@ Status RegisterDeltaTable(sql::SqlEngine* engine, const std::string& name,
                           const delta::Snapshot& snapshot,
                           const std::optional<delta::TimeRange>& range = std::nullopt);
 
+// The resolver of delta.`/path` references used by OpenCatalog: the latest snapshot, VERSION AS
+// OF n (SnapshotAt) or TIMESTAMP AS OF '...' (a date or timestamp, UTC unless it carries an
+// offset; SnapshotAtTimestamp), as TableFiles (so NotSupported for tables that NeedsDeltaScan).
+// InvalidArgument for a timestamp that does not parse; the table's errors otherwise.
+sql::DeltaResolver DeltaPathResolver();
+
 // Opens a SQL engine and registers every Delta table found in `tables` (catalog name -> path;
 // tables that do not exist yet are skipped) plus a resolver for delta.`/path` references with
 // VERSION AS OF / TIMESTAMP AS OF (a date or timestamp, UTC unless it carries an offset;
