@@ -226,6 +226,7 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
   progress.input_rows_per_second =
       since_last > 0 ? progress.num_input_rows * 1000.0 / since_last : 0.0;
   last_batch_start_ms_ = plan.batch_timestamp_ms;
+  behind_ = progress.source_lag > 0;
   RecordProgress(std::move(progress));
   return Status::OK();
 }
@@ -389,6 +390,10 @@ Status StreamingQuery::Run() {
         SetState(QueryState::kActive);
       }
       if (available_now) continue;
+      // Adaptive: a query that is behind (its read limit left data in the source) starts the
+      // next batch at once, which then takes what accumulated, up to the limit; one that is
+      // caught up waits for the trigger interval.
+      if (did_work && behind_) continue;
       int64_t wait = options_.trigger.interval_ms - ElapsedMs(t0);
       if (wait > 0 && !SleepUnlessStopped(wait)) break;
     }

@@ -131,6 +131,7 @@ class StreamingQuery {
   int64_t delta_bytes_ = 0;               // bytes of the deltas written after it
   std::vector<int64_t> latency_samples_;  // input timestamps (micros) of the current batch
   int64_t last_batch_start_ms_ = 0;
+  bool behind_ = false;  // the last batch left data in the source
 
   std::thread thread_;
   std::atomic<bool> stop_{false};

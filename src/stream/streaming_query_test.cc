@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 namespace strata {
 namespace {
@@ -53,7 +55,7 @@ class CountingSource : public MicroBatchSource {
 struct MemoryTable {
   std::vector<int64_t> rows;
   std::map<std::string, int64_t> txn;
-  int commits = 0;
+  std::atomic<int> commits{0};  // read by the test thread while a query runs
   bool fail_after_commit = false;
   int fail_before_commit = 0;  // transient failures to inject
 };
@@ -255,6 +257,25 @@ TEST_F(StreamingQueryTest, CorruptStateFileIsReportedNotMisread) {
   Status st = RunOnce(10);
   EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
   EXPECT_NE(st.message().find("1.delta"), std::string::npos) << st.ToString();
+}
+
+TEST_F(StreamingQueryTest, ABehindQueryDoesNotWaitForItsTrigger) {
+  available_ = 50;
+  QueryOptions o;
+  o.name = "test";
+  o.checkpoint_dir = dir_;
+  o.trigger.interval_ms = 60'000;  // would take minutes if it waited between batches
+  o.limit.max_rows = 10;
+  std::vector<std::unique_ptr<MicroBatchSink>> sinks;
+  sinks.push_back(std::make_unique<MemorySink>(&table_));
+  StreamingQuery q(o, std::make_unique<CountingSource>(&available_),
+                   std::make_unique<SumProcessor>(), std::move(sinks));
+  q.Start();
+  for (int i = 0; i < 500 && table_.commits < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  q.Stop();
+  EXPECT_EQ(table_.commits, 5);
+  EXPECT_EQ(table_.rows.size(), 50u);
 }
 
 TEST_F(StreamingQueryTest, CheckpointOfAnotherSourceIsRefused) {

@@ -8,7 +8,8 @@
 namespace strata {
 
 // When a query runs its next micro-batch.
-//   kProcessingTime: every interval_ms (immediately again when a batch took longer);
+//   kProcessingTime: every interval_ms (immediately again when a batch took longer, or when it
+//                    left data behind because of the read limit);
 //   kAvailableNow: process what the source holds at start, in batches within the read limit,
 //                  emit what became final, then stop.
 struct Trigger {
