@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/time_util.h"
+#include "duck/duck.h"
 #include "event/generator.h"
 #include "kafka/embedded_cluster.h"
 #include "kafka/producer.h"
@@ -90,6 +91,11 @@ int Main(int argc, char** argv) {
     }
   }
   if (const char* env = std::getenv("STRATA_BENCH_EVENTS")) events = std::atoll(env);
+  std::string baseline_dir = (std::filesystem::temp_directory_path() /
+                              ("strata_drain_baseline_" + std::to_string(::getpid())))
+                                 .string();
+  std::filesystem::create_directories(baseline_dir);
+  std::string ndjson = baseline_dir + "/events.ndjson";
 
   auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", partitions}}, 1});
   if (!cluster.ok()) {
@@ -113,11 +119,18 @@ int Main(int argc, char** argv) {
     g.missing_field_fraction = 0.001;
     TrafficGenerator gen(g);
     GeneratedRecord rec;
+    std::FILE* out = std::fopen(ndjson.c_str(), "w");
     int64_t t0 = MonotonicNanos();
     for (int64_t i = 0; i < events; ++i) {
       gen.Next(rec);
       if (!(*producer)->Produce("clickstream-events", rec.key, rec.value).ok()) return 1;
+      // The same events for the DuckDB-alone baseline (malformed ones would stop read_json).
+      if (rec.kind != RecordKind::kMalformed && out) {
+        std::fwrite(rec.value.data(), 1, rec.value.size(), out);
+        std::fputc('\n', out);
+      }
     }
+    if (out) std::fclose(out);
     if (!(*producer)->Flush(std::chrono::seconds(120)).ok()) return 1;
     std::printf("preloaded %lld events into %d partitions in %.1f s\n",
                 static_cast<long long>(events), partitions, (MonotonicNanos() - t0) / 1e9);
@@ -137,6 +150,49 @@ int Main(int argc, char** argv) {
       }
     }
   }
+
+  // Baseline 1: a bare consumer of the same topic (KafkaReader, records counted, nothing else).
+  double consume_rate = 0;
+  {
+    auto reader = KafkaReader::Create((*cluster)->bootstrap_servers());
+    std::vector<PartitionRange> ranges;
+    std::vector<int32_t> ps;
+    for (int i = 0; i < partitions; ++i) ps.push_back(i);
+    auto wm = (*reader)->Watermarks("clickstream-events", ps, std::chrono::seconds(10));
+    for (const auto& w : *wm) ranges.push_back({w.partition, w.low, w.high});
+    struct Count : RecordSink {
+      int64_t n = 0;
+      Status OnRecords(std::string_view, const KafkaRecord*, size_t c) override {
+        n += static_cast<int64_t>(c);
+        return Status::OK();
+      }
+    } count;
+    int64_t t0 = MonotonicNanos();
+    Status st = (*reader)->ReadRange("clickstream-events", ranges, count,
+                                     std::chrono::steady_clock::now() + std::chrono::seconds(120));
+    if (!st.ok()) return 1;
+    consume_rate = count.n / ((MonotonicNanos() - t0) / 1e9);
+  }
+  // Baseline 2: DuckDB alone, NDJSON -> Parquet (zstd) with 2 threads.
+  double duckdb_rate = 0;
+  {
+    auto db = duck::Database::Open("", {{"threads", "2"}});
+    auto conn = duck::Connection::Open(*db);
+    int64_t t0 = MonotonicNanos();
+    Status st = (*conn)->Execute(
+        "COPY (SELECT * FROM read_json('" + ndjson +
+        "', format='newline_delimited', columns={event_id:'VARCHAR', user_id:'VARCHAR', "
+        "session_id:'VARCHAR', event_type:'VARCHAR', page_url:'VARCHAR', referrer:'VARCHAR', "
+        "device_type:'VARCHAR', country:'VARCHAR', event_timestamp:'BIGINT', properties:'JSON'})) "
+        "TO '" +
+        baseline_dir + "/events.parquet' (FORMAT parquet, COMPRESSION zstd)");
+    if (!st.ok()) {
+      std::fprintf(stderr, "baseline: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    duckdb_rate = events / ((MonotonicNanos() - t0) / 1e9);
+  }
+  std::filesystem::remove_all(baseline_dir);
 
   std::string dir = keep.empty() ? (std::filesystem::temp_directory_path() /
                                     ("strata_drain_" + std::to_string(::getpid())))
@@ -178,6 +234,16 @@ int Main(int argc, char** argv) {
               total_s, events / total_s);
   std::printf("CPU: %.2f s per million events (%.2f cores busy on average)\n", cpu / (events / 1e6),
               cpu / total_s);
+  auto bronze_span = timing->spans()["bronze_clickstream"];
+  double bronze_rate = bronze_span.rows / ((bronze_span.end_ns - bronze_span.start_ns) / 1e9);
+  std::printf(
+      "baselines, same events: bare Kafka consumer %.0f records/s; DuckDB alone "
+      "NDJSON->Parquet (zstd, 2 threads) %.0f events/s\n",
+      consume_rate, duckdb_rate);
+  std::printf(
+      "strata bronze / bare consumer = %.2f; strata bronze / DuckDB alone = %.2f; "
+      "end to end / DuckDB alone = %.2f\n",
+      bronze_rate / consume_rate, bronze_rate / duckdb_rate, events / total_s / duckdb_rate);
   std::printf("peak RSS: %ld MiB\n", PeakRssMb());
   pipeline->reset();
   if (keep.empty()) std::filesystem::remove_all(dir);
