@@ -127,6 +127,52 @@ void Column::AppendFrom(const Column& other, size_t row) {
   }
 }
 
+namespace {
+template <typename T>
+void Gather(std::vector<T>& dst, const std::vector<T>& src, const uint32_t* rows, size_t n) {
+  size_t base = dst.size();
+  dst.resize(base + n);
+  T* out = dst.data() + base;
+  for (size_t i = 0; i < n; ++i) out[i] = src[rows[i]];
+}
+}  // namespace
+
+void Column::AppendRows(const Column& other, const uint32_t* rows, size_t n) {
+  assert(other.type_ == type_);
+  Gather(validity_, other.validity_, rows, n);
+  if (other.null_count_ > 0)
+    for (size_t i = 0; i < n; ++i) null_count_ += other.validity_[rows[i]] == 0;
+  switch (type_) {
+    case TypeId::kBool:
+      Gather(u8_, other.u8_, rows, n);
+      break;
+    case TypeId::kInt32:
+    case TypeId::kDate:
+      Gather(i32_, other.i32_, rows, n);
+      break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp:
+      Gather(i64_, other.i64_, rows, n);
+      break;
+    case TypeId::kDouble:
+      Gather(f64_, other.f64_, rows, n);
+      break;
+    case TypeId::kString:
+    case TypeId::kBinary: {
+      size_t bytes = 0;
+      for (size_t i = 0; i < n; ++i) bytes += other.offsets_[rows[i] + 1] - other.offsets_[rows[i]];
+      chars_.reserve(chars_.size() + bytes);
+      offsets_.reserve(offsets_.size() + n);
+      for (size_t i = 0; i < n; ++i) {
+        uint32_t b = other.offsets_[rows[i]], e = other.offsets_[rows[i] + 1];
+        chars_.append(other.chars_.data() + b, e - b);
+        offsets_.push_back(static_cast<uint32_t>(chars_.size()));
+      }
+      break;
+    }
+  }
+}
+
 size_t Column::MemoryBytes() const {
   return validity_.capacity() + u8_.capacity() + i32_.capacity() * 4 + i64_.capacity() * 8 +
          f64_.capacity() * 8 + offsets_.capacity() * 4 + chars_.capacity();

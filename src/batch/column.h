@@ -38,6 +38,8 @@ class Column {
   void AppendString(std::string_view v);  // kString, kBinary
   // Appends row `row` of `other` (same type).
   void AppendFrom(const Column& other, size_t row);
+  // Appends rows rows[0..n) of `other` (same type), in that order: one type dispatch for all.
+  void AppendRows(const Column& other, const uint32_t* rows, size_t n);
 
   bool Bool(size_t i) const { return u8_[i] != 0; }
   int32_t Int32(size_t i) const { return i32_[i]; }

@@ -44,21 +44,17 @@ RecordBatch RecordBatch::Clone() const {
 
 RecordBatch RecordBatch::Take(const std::vector<uint32_t>& rows) const {
   RecordBatch out(schema_);
-  for (size_t c = 0; c < columns_.size(); ++c) {
-    Column& dst = out.columns_[c];
-    const Column& src = columns_[c];
-    dst.Reserve(rows.size(), IsFixedWidth(src.type()) ? 0 : src.chars_size());
-    for (uint32_t r : rows) dst.AppendFrom(src, r);
-  }
+  for (size_t c = 0; c < columns_.size(); ++c)
+    out.columns_[c].AppendRows(columns_[c], rows.data(), rows.size());
   return out;
 }
 
 void RecordBatch::Append(const RecordBatch& other) {
   assert(*other.schema_ == *schema_);
-  for (size_t c = 0; c < columns_.size(); ++c) {
-    const Column& src = other.columns_[c];
-    for (size_t r = 0; r < src.size(); ++r) columns_[c].AppendFrom(src, r);
-  }
+  std::vector<uint32_t> all(other.num_rows());
+  for (size_t r = 0; r < all.size(); ++r) all[r] = static_cast<uint32_t>(r);
+  for (size_t c = 0; c < columns_.size(); ++c)
+    columns_[c].AppendRows(other.columns_[c], all.data(), all.size());
 }
 
 size_t RecordBatch::MemoryBytes() const {

@@ -34,6 +34,36 @@ TEST(RecordBatchTest, AppendAndTake) {
   EXPECT_EQ(t.column("t").Int64(0), 1003);
 }
 
+TEST(RecordBatchTest, AppendRowsKeepsValuesNullsAndOrder) {
+  Column src(TypeId::kString);
+  src.AppendString("a");
+  src.AppendNull();
+  src.AppendString("");
+  src.AppendString("dddd");
+  Column dst(TypeId::kString);
+  dst.AppendString("x");
+  uint32_t rows[] = {3, 1, 0, 3, 2};
+  dst.AppendRows(src, rows, 5);
+  ASSERT_EQ(dst.size(), 6u);
+  EXPECT_EQ(dst.String(0), "x");
+  EXPECT_EQ(dst.String(1), "dddd");
+  EXPECT_TRUE(dst.IsNull(2));
+  EXPECT_EQ(dst.String(3), "a");
+  EXPECT_EQ(dst.String(4), "dddd");
+  EXPECT_EQ(dst.String(5), "");
+  EXPECT_EQ(dst.null_count(), 1u);
+
+  Column ints(TypeId::kInt64);
+  ints.AppendInt64(7);
+  ints.AppendNull();
+  Column out(TypeId::kInt64);
+  uint32_t r2[] = {1, 0};
+  out.AppendRows(ints, r2, 2);
+  EXPECT_TRUE(out.IsNull(0));
+  EXPECT_EQ(out.Int64(1), 7);
+  EXPECT_EQ(out.null_count(), 1u);
+}
+
 TEST(RecordBatchTest, ValidateCatchesRaggedColumns) {
   RecordBatch b(TestSchema());
   b.column(0).AppendString("x");
