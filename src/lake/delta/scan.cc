@@ -133,14 +133,19 @@ Result<std::vector<ScanColumn>> ScanColumns(const delta::Snapshot& snapshot) {
   return out;
 }
 
-std::string ParquetSource(const delta::Snapshot& snapshot,
-                          const std::vector<delta::AddFile>& files) {
+std::string ParquetSource(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
+                          bool with_file_columns) {
   std::vector<std::string> paths;
   paths.reserve(files.size());
-  for (const auto& f : files)
+  bool any_dv = false;
+  for (const auto& f : files) {
     paths.push_back(delta::ResolveDataPath(snapshot.table_path(), f.path));
-  return "read_parquet(" + SqlList(paths) +
-         ", union_by_name = true, filename = true, file_row_number = true)";
+    any_dv |= f.deletion_vector.has_value();
+  }
+  std::string out = "read_parquet(" + SqlList(paths) + ", union_by_name = true";
+  if (with_file_columns) out += ", filename = true";
+  if (with_file_columns && any_dv) out += ", file_row_number = true";
+  return out + ")";
 }
 
 Result<std::string> BuildScanSql(const delta::Snapshot& snapshot,
@@ -185,7 +190,9 @@ Result<std::string> BuildScanSql(const delta::Snapshot& snapshot,
       sql += typed_null(c);
     }
   }
-  sql += " FROM " + ParquetSource(snapshot, files) + " AS t";
+  bool any_dv = false;
+  for (const auto& f : files) any_dv |= f.deletion_vector.has_value();
+  sql += " FROM " + ParquetSource(snapshot, files, !partition_cols.empty() || any_dv) + " AS t";
   if (!partition_cols.empty()) {
     sql += " JOIN (VALUES ";
     for (size_t i = 0; i < files.size(); ++i) {

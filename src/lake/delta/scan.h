@@ -32,10 +32,13 @@ struct ScanColumn {
 // string that is not a StructType.
 Result<std::vector<ScanColumn>> ScanColumns(const delta::Snapshot& snapshot);
 
-// read_parquet(<files>, union_by_name = true, filename = true, file_row_number = true): the raw
-// source a scan selects from (absolute file paths, as the log resolves them).
-std::string ParquetSource(const delta::Snapshot& snapshot,
-                          const std::vector<delta::AddFile>& files);
+// read_parquet(<files>, union_by_name = true[, filename = true][, file_row_number = true]): the
+// raw source a scan selects from (absolute file paths, as the log resolves them). The filename
+// column is added only when `with_file_columns` (partition values or deletion vectors need it),
+// and file_row_number only when a file has a deletion vector, so that data columns of those
+// names do not collide otherwise.
+std::string ParquetSource(const delta::Snapshot& snapshot, const std::vector<delta::AddFile>& files,
+                          bool with_file_columns = false);
 
 // A DuckDB SELECT that reads `files` of `snapshot` as the table's rows:
 //  - columns renamed from physical to logical names and cast to the table's types
