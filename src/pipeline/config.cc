@@ -321,7 +321,7 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
 
   for (const auto& [k, v] : root) {
     static const std::set<std::string> kSections = {"pipeline", "kafka", "source", "bronze",
-                                                    "silver",   "gold",  "server"};
+                                                    "silver",   "gold",  "server", "monitoring", "alerts"};
     if (!kSections.count(std::string(k.str())))
       return InvalidArgument(source_name + ": unknown section or key '" + std::string(k.str()) +
                              "'");
