@@ -293,6 +293,156 @@ void TrafficGenerator::WriteEvent(GeneratedRecord& out, int user, std::string_vi
   out.event_timestamp_ms = event_ts;
 }
 
+namespace {
+
+// The [begin, end) of the value of top-level `field` in a generated event, or npos when absent.
+// Generated values hold no escaped quotes and only `properties` (the last field) nests.
+std::pair<size_t, size_t> FindTopLevelValue(const std::string& v, std::string_view field) {
+  std::string needle = "\"";
+  needle.append(field);
+  needle.append("\":");
+  size_t pos = v.find(needle);
+  if (pos == std::string::npos) return {std::string::npos, std::string::npos};
+  const size_t b = pos + needle.size();
+  size_t e = b;
+  if (b < v.size() && v[b] == '"') {
+    e = v.find('"', b + 1);
+    e = e == std::string::npos ? v.size() : e + 1;
+  } else if (b < v.size() && v[b] == '{') {
+    int depth = 0;
+    for (; e < v.size(); ++e) {
+      if (v[e] == '{') ++depth;
+      if (v[e] == '}' && --depth == 0) {
+        ++e;
+        break;
+      }
+    }
+  } else {
+    while (e < v.size() && v[e] != ',' && v[e] != '}') ++e;
+  }
+  return {b, e};
+}
+
+int64_t ParseScenarioTime(std::string_view t, bool* ok) {
+  int64_t unit = 1000;
+  if (t.ends_with("ms")) {
+    unit = 1;
+    t.remove_suffix(2);
+  } else if (t.ends_with("s")) {
+    t.remove_suffix(1);
+  } else if (t.ends_with("m")) {
+    unit = 60'000;
+    t.remove_suffix(1);
+  }
+  double v = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  *ok = ec == std::errc() && p == t.data() + t.size() && !t.empty() && v >= 0;
+  return static_cast<int64_t>(v * static_cast<double>(unit));
+}
+
+}  // namespace
+
+Result<std::vector<Scenario>> ParseScenarios(const std::string& spec) {
+  std::vector<Scenario> out;
+  size_t pos = 0;
+  while (pos <= spec.size() && !spec.empty()) {
+    size_t comma = spec.find(',', pos);
+    if (comma == std::string::npos) comma = spec.size();
+    const std::string item = spec.substr(pos, comma - pos);
+    pos = comma + 1;
+    auto bad = [&](const std::string& why) {
+      return InvalidArgument("scenario '" + item + "': " + why);
+    };
+    const size_t at = item.find('@');
+    if (at == std::string::npos) return bad("expected KIND[:FIELD][:FRACTION]@START[-END]");
+    std::vector<std::string> parts;
+    for (size_t b = 0;;) {
+      size_t c = item.find(':', b);
+      if (c == std::string::npos || c > at) c = at;
+      parts.push_back(item.substr(b, c - b));
+      if (c == at) break;
+      b = c + 1;
+    }
+    Scenario s;
+    const std::string& kind = parts[0];
+    size_t next = 1;
+    if (kind == "volume-drop") {
+      s.kind = Scenario::Kind::kVolumeDrop;
+      s.fraction = 0.1;
+    } else if (kind == "null-spike" || kind == "new-field" || kind == "type-change") {
+      s.kind = kind == "null-spike"  ? Scenario::Kind::kNullSpike
+               : kind == "new-field" ? Scenario::Kind::kNewField
+                                     : Scenario::Kind::kTypeChange;
+      s.fraction = kind == "null-spike" ? 0.5 : 1.0;
+      if (parts.size() < 2 || parts[1].empty()) return bad("needs a field name");
+      s.field = parts[1];
+      next = 2;
+    } else {
+      return bad("unknown kind '" + kind + "' (volume-drop, null-spike, new-field, type-change)");
+    }
+    if (parts.size() > next + 1) return bad("too many ':' parts");
+    if (parts.size() == next + 1) {
+      if (s.kind == Scenario::Kind::kNewField || s.kind == Scenario::Kind::kTypeChange)
+        return bad("takes no fraction");
+      const std::string& f = parts[next];
+      auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), s.fraction);
+      if (ec != std::errc() || p != f.data() + f.size() || s.fraction < 0 || s.fraction > 1)
+        return bad("fraction '" + f + "' is not in [0, 1]");
+    }
+    const std::string times = item.substr(at + 1);
+    const size_t dash = times.find('-');
+    bool ok = false;
+    s.start_ms = ParseScenarioTime(std::string_view(times).substr(0, dash), &ok);
+    if (!ok) return bad("bad start time");
+    if (dash != std::string::npos) {
+      s.end_ms = ParseScenarioTime(std::string_view(times).substr(dash + 1), &ok);
+      if (!ok || s.end_ms <= s.start_ms) return bad("bad end time");
+    } else if (s.kind == Scenario::Kind::kVolumeDrop || s.kind == Scenario::Kind::kNullSpike) {
+      return bad("needs START-END");
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void TrafficGenerator::ApplyScenarios(GeneratedRecord& out) {
+  if (scenario_origin_ms_ < 0) scenario_origin_ms_ = out.clock_ms;
+  const int64_t elapsed = out.clock_ms - scenario_origin_ms_;
+  for (const Scenario& s : options_.scenarios) {
+    if (!s.Active(elapsed)) continue;
+    std::string& v = out.value;
+    switch (s.kind) {
+      case Scenario::Kind::kVolumeDrop:
+        break;  // RunProducer lowers the rate
+      case Scenario::Kind::kNullSpike: {
+        if (NextDouble() >= s.fraction) break;
+        auto [b, e] = FindTopLevelValue(v, s.field);
+        if (b != std::string::npos) v.replace(b, e - b, "null");
+        break;
+      }
+      case Scenario::Kind::kNewField:
+        v.pop_back();  // the closing brace
+        v.append(",\"");
+        v.append(s.field);
+        v.append("\":\"v-");
+        AppendInt(v, static_cast<int64_t>(NextU64() % 100));
+        v.append("\"}");
+        break;
+      case Scenario::Kind::kTypeChange: {
+        auto [b, e] = FindTopLevelValue(v, s.field);
+        if (b == std::string::npos) break;
+        if (v[b] == '"' || v[b] == '{' || v.compare(b, e - b, "null") == 0) {
+          v.replace(b, e - b, std::to_string(e - b));
+        } else {
+          v.insert(e, 1, '"');
+          v.insert(b, 1, '"');
+        }
+        break;
+      }
+    }
+  }
+}
+
 void TrafficGenerator::Next(GeneratedRecord& out) {
   out.clock_ms = Clock();
   ++generated_;
@@ -367,6 +517,7 @@ void TrafficGenerator::Next(GeneratedRecord& out) {
         break;  // first key loses its opening quote
     }
   } else if (kind == RecordKind::kNormal || kind == RecordKind::kLate) {
+    if (!options_.scenarios.empty()) ApplyScenarios(out);
     Sent& s = recent_[recent_next_];
     s.key.assign(out.key);
     s.value.assign(out.value);
@@ -400,7 +551,11 @@ Result<ProduceStats> RunProducer(const ProduceOptions& options, std::atomic<bool
     if (options.max_records > 0 && stats.produced >= options.max_records) break;
     const int64_t now_ns = MonotonicNanos();
     if (options.duration_s > 0 && (now_ns - start_ns) * 1e-9 >= options.duration_s) break;
-    tokens = std::min(burst, tokens + options.rate * static_cast<double>(now_ns - last_ns) * 1e-9);
+    double rate = options.rate;
+    for (const Scenario& s : options.generator.scenarios)
+      if (s.kind == Scenario::Kind::kVolumeDrop && s.Active((now_ns - start_ns) / 1'000'000))
+        rate *= s.fraction;
+    tokens = std::min(burst, tokens + rate * static_cast<double>(now_ns - last_ns) * 1e-9);
     last_ns = now_ns;
     if (tokens < 1.0) {
       producer->Poll();

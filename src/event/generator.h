@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -23,6 +24,27 @@ enum class RecordKind : uint8_t {
 inline constexpr int kNumRecordKinds = 6;
 const char* RecordKindName(RecordKind kind);
 
+// A change of the traffic between two times (relative to the first generated record; for
+// RunProducer, to its start), to exercise data-quality monitors:
+//   volume-drop[:F]@T1-T2        the produce rate is multiplied by F (default 0.1)
+//   null-spike:FIELD[:F]@T1-T2   FIELD is written as null in a fraction F (default 0.5) of events
+//   new-field:NAME@T1[-T2]       events carry an extra string field NAME
+//   type-change:FIELD@T1[-T2]    FIELD changes JSON type (a number becomes a string, others a
+//                                number)
+// Times are like 30s, 1500ms, 2m; without -T2 the scenario lasts until the end. Only valid
+// (normal and late) events are altered.
+struct Scenario {
+  enum class Kind : uint8_t { kVolumeDrop, kNullSpike, kNewField, kTypeChange };
+  Kind kind = Kind::kVolumeDrop;
+  std::string field;
+  double fraction = 0.0;
+  int64_t start_ms = 0;
+  int64_t end_ms = INT64_MAX;  // exclusive
+  bool Active(int64_t elapsed_ms) const { return elapsed_ms >= start_ms && elapsed_ms < end_ms; }
+};
+// Parses a comma-separated list of the forms above. InvalidArgument names the bad item.
+Result<std::vector<Scenario>> ParseScenarios(const std::string& spec);
+
 struct GeneratorOptions {
   uint64_t seed = 42;
   int num_users = 100000;
@@ -43,6 +65,7 @@ struct GeneratorOptions {
   // Late events lag the clock by 1 s + an exponential delay of this mean, at most max.
   int64_t mean_lateness_ms = 3 * 60 * 1000;
   int64_t max_lateness_ms = 20 * 60 * 1000;
+  std::vector<Scenario> scenarios;  // applied in order; empty: none
 };
 
 // One generated Kafka record. Reuse one instance across Next() calls: the strings keep their
@@ -88,7 +111,11 @@ class TrafficGenerator {
   void AppendUuid(std::string& out);
   void AppendHex(std::string& out, uint64_t v, int digits);
 
+  // Applies the scenarios active at out.clock_ms to a valid event.
+  void ApplyScenarios(GeneratedRecord& out);
+
   GeneratorOptions options_;
+  int64_t scenario_origin_ms_ = -1;  // clock of the first record
   std::array<uint64_t, 4> rng_;
   uint64_t generated_ = 0;
   std::vector<std::string> pages_;

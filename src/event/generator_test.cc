@@ -173,6 +173,61 @@ TEST(GeneratorTest, KnobFractionsAndGroundTruth) {
   EXPECT_NEAR(frac(RecordKind::kNormal), 0.78, 0.01);
 }
 
+TEST(GeneratorTest, ScenariosParse) {
+  auto s = ParseScenarios(
+      "volume-drop@30s-60s,null-spike:country@10s-20s,new-field:coupon@40s,"
+      "type-change:event_timestamp@50s,null-spike:referrer:0.25@1m-1500ms");
+  ASSERT_FALSE(s.ok()) << "end before start";
+  s = ParseScenarios(
+      "volume-drop:0.2@30s-60s,null-spike:country@10s-20s,new-field:coupon@40s,"
+      "type-change:event_timestamp@50s-70s");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->size(), 4u);
+  EXPECT_EQ((*s)[0].kind, Scenario::Kind::kVolumeDrop);
+  EXPECT_DOUBLE_EQ((*s)[0].fraction, 0.2);
+  EXPECT_EQ((*s)[0].start_ms, 30'000);
+  EXPECT_EQ((*s)[0].end_ms, 60'000);
+  EXPECT_EQ((*s)[1].field, "country");
+  EXPECT_DOUBLE_EQ((*s)[1].fraction, 0.5);
+  EXPECT_EQ((*s)[2].end_ms, INT64_MAX);
+  EXPECT_EQ((*s)[3].end_ms, 70'000);
+  for (const char* bad : {"volume-drop@30s", "null-spike@1s-2s", "nope@1s", "new-field:x",
+                          "null-spike:c:2@1s-2s", "new-field:x:0.5@1s", "volume-drop@x-2s"}) {
+    auto r = ParseScenarios(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
+  }
+}
+
+TEST(GeneratorTest, ScenariosAlterEventsOnlyWhileActive) {
+  GeneratorOptions o = Sim(3);
+  o.simulated_rate = 1000;  // 1 ms per record
+  o.scenarios = *ParseScenarios(
+      "null-spike:country:1@1s-2s,new-field:coupon@2s-3s,type-change:event_timestamp@3s-4s");
+  TrafficGenerator g(o);
+  GeneratedRecord r;
+  int nulls = 0, coupons = 0, strings = 0, parsed = 0;
+  for (int i = 0; i < 5000; ++i) {
+    g.Next(r);
+    const int64_t t = r.clock_ms - o.simulated_start_ms;
+    const bool null_country = r.value.find("\"country\":null") != std::string::npos;
+    const bool coupon = r.value.find("\"coupon\":\"v-") != std::string::npos;
+    const bool string_ts = r.value.find("\"event_timestamp\":\"") != std::string::npos;
+    EXPECT_EQ(null_country, t >= 1000 && t < 2000) << t << " " << r.value;
+    EXPECT_EQ(coupon, t >= 2000 && t < 3000) << t << " " << r.value;
+    if (r.kind == RecordKind::kNormal)
+      EXPECT_EQ(string_ts, t >= 3000 && t < 4000) << t << " " << r.value;
+    nulls += null_country;
+    coupons += coupon;
+    strings += string_ts;
+    if (r.value.front() == '{' && r.value.back() == '}') ++parsed;
+  }
+  EXPECT_GT(nulls, 900);
+  EXPECT_GT(coupons, 900);
+  EXPECT_GT(strings, 900);
+  EXPECT_EQ(parsed, 5000);
+}
+
 TEST(GeneratorTest, RunProducerDeliversToKafka) {
   auto cluster = EmbeddedCluster::Start({1, {{"clickstream-events", 4}}, 1});
   ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
