@@ -119,6 +119,7 @@ Status ParseRule(const toml::table& t, const std::string& prefix, RuleConfig* r)
   STRATA_RETURN_IF_ERROR(k.Int("growingBatches", &r->growing_batches, 0));
   STRATA_RETURN_IF_ERROR(k.Duration("maxDelay", &r->threshold_ms));
   STRATA_RETURN_IF_ERROR(k.Num("stddevs", &r->stddevs));
+  if (r->type == "null_rate") r->fraction = 0.1;  // an absolute rise of the null rate
   STRATA_RETURN_IF_ERROR(k.Num("fraction", &r->fraction));
   STRATA_RETURN_IF_ERROR(k.Num("maxRate", &r->max_rate));
   STRATA_RETURN_IF_ERROR(k.Num("maxDistance", &r->max_distance));

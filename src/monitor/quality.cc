@@ -1,0 +1,456 @@
+#include "monitor/quality.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "core/json_writer.h"
+#include "core/time_util.h"
+#include "kafka/source_reader.h"
+
+namespace strata::monitor {
+namespace {
+
+enum class Want { kString, kNumber, kObjectOrString };
+struct KnownField {
+  const char* name;
+  Want want;
+};
+constexpr std::array<KnownField, 10> kFields = {{{"event_id", Want::kString},
+                                                 {"user_id", Want::kString},
+                                                 {"session_id", Want::kString},
+                                                 {"event_type", Want::kString},
+                                                 {"page_url", Want::kString},
+                                                 {"referrer", Want::kString},
+                                                 {"device_type", Want::kString},
+                                                 {"country", Want::kString},
+                                                 {"event_timestamp", Want::kNumber},
+                                                 {"properties", Want::kObjectOrString}}};
+constexpr size_t kMinRecordsToJudge = 20;
+
+int FieldIndex(std::string_view key) {
+  for (size_t i = 0; i < kFields.size(); ++i)
+    if (key == kFields[i].name) return static_cast<int>(i);
+  return -1;
+}
+
+bool TypeMatches(Want want, simdjson::ondemand::json_type t) {
+  using T = simdjson::ondemand::json_type;
+  switch (want) {
+    case Want::kString:
+      return t == T::string;
+    case Want::kNumber:
+      return t == T::number;
+    case Want::kObjectOrString:
+      return t == T::object || t == T::string;
+  }
+  return false;
+}
+
+std::string SamplesJson(const std::vector<std::string>& samples) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const auto& s : samples) w.String(s);
+  w.EndArray();
+  return w.Take();
+}
+
+// Per-thread parser and padded buffer: Observe is called from one feeding thread.
+struct Parser {
+  simdjson::ondemand::parser parser;
+  std::string buffer;
+};
+
+}  // namespace
+
+double QualityMonitor::Baseline::Mean() const {
+  double s = 0;
+  for (double v : values) s += v;
+  return values.empty() ? 0 : s / static_cast<double>(values.size());
+}
+
+double QualityMonitor::Baseline::StdDev() const {
+  if (values.size() < 2) return 0;
+  const double m = Mean();
+  double s = 0;
+  for (double v : values) s += (v - m) * (v - m);
+  return std::sqrt(s / static_cast<double>(values.size() - 1));
+}
+
+QualityMonitor::QualityMonitor(const MonitoringConfig& config, AlertManager* alerts,
+                               int64_t close_delay_ms)
+    : interval_ms_(config.quality_interval_ms),
+      close_delay_ms_(close_delay_ms),
+      min_intervals_(static_cast<size_t>(config.baseline_min_intervals)),
+      max_intervals_(static_cast<size_t>(config.baseline_max_intervals)),
+      time_of_day_(config.time_of_day_baseline),
+      drift_samples_(static_cast<size_t>(config.drift_samples)),
+      alerts_(alerts) {
+  for (const RuleConfig& r : config.rules)
+    if (r.type == "volume" || r.type == "null_rate" || r.type == "event_type_mix" ||
+        r.type == "parse_failures" || r.type == "schema_drift")
+      rules_.push_back(r);
+}
+
+QualityInterval& QualityMonitor::IntervalFor(int64_t ts) {
+  int64_t start = ts - ((ts % interval_ms_) + interval_ms_) % interval_ms_;
+  if (next_close_ms_ < 0) next_close_ms_ = start;
+  if (start < next_close_ms_) start = next_close_ms_;  // late for a closed interval
+  QualityInterval& iv = open_[start];
+  iv.start_ms = start;
+  return iv;
+}
+
+void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms) {
+  thread_local Parser p;
+  p.buffer.assign(value.data(), value.size());
+  p.buffer.resize(value.size() + simdjson::SIMDJSON_PADDING);
+
+  std::array<bool, kFields.size()> present{}, null{}, wrong{};
+  std::vector<std::string_view> extra;  // new top-level keys (rare)
+  std::string_view event_type;
+  bool ok = false;
+  {
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::object obj;
+    if (!p.parser.iterate(p.buffer.data(), value.size(), p.buffer.size()).get(doc) &&
+        !doc.get_object().get(obj)) {
+      ok = true;
+      for (auto field : obj) {
+        std::string_view key;
+        simdjson::ondemand::json_type t;
+        if (field.unescaped_key().get(key) || field.value().type().get(t)) {
+          ok = false;
+          break;
+        }
+        const int i = FieldIndex(key);
+        if (i < 0) {
+          extra.push_back(key);  // its value is skipped by the iteration
+          continue;
+        }
+        present[i] = true;
+        if (t == simdjson::ondemand::json_type::null) {
+          null[i] = true;
+        } else if (!TypeMatches(kFields[i].want, t)) {
+          wrong[i] = true;
+        } else if (i == 3) {
+          std::string_view s;
+          if (field.value().get_string().get(s)) ok = false;
+          event_type = s;
+        }
+        if (!ok) break;
+      }
+    }
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  QualityInterval& iv = IntervalFor(timestamp_ms);
+  ++iv.records;
+  if (!ok) {
+    ++iv.parse_failures;
+    return;
+  }
+  ++iv.objects;
+  auto sample = [&](const std::string& subject) {
+    auto& s = iv.samples[subject];
+    if (s.size() < drift_samples_) s.emplace_back(value);
+  };
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    if (!present[i]) ++iv.absent[kFields[i].name];
+    if (!present[i] || null[i]) ++iv.nulls[kFields[i].name];
+    if (wrong[i]) {
+      ++iv.wrong_type[kFields[i].name];
+      sample(std::string("type_change:") + kFields[i].name);
+    }
+  }
+  if (!event_type.empty()) ++iv.event_types[std::string(event_type)];
+  for (std::string_view k : extra) {
+    ++iv.new_fields[std::string(k)];
+    sample("new_field:" + std::string(k));
+  }
+}
+
+void QualityMonitor::CloseIntervals(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (next_close_ms_ < 0) return;
+  while (next_close_ms_ + interval_ms_ + close_delay_ms_ <= now_ms) {
+    QualityInterval iv;
+    auto it = open_.find(next_close_ms_);
+    if (it != open_.end()) {
+      iv = std::move(it->second);
+      open_.erase(it);
+    }
+    iv.start_ms = next_close_ms_;
+    next_close_ms_ += interval_ms_;
+    Judge(iv);
+    history_.push_back(std::move(iv));
+    while (history_.size() > max_intervals_) history_.pop_front();
+  }
+}
+
+std::vector<QualityInterval> QualityMonitor::History() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {history_.begin(), history_.end()};
+}
+
+void QualityMonitor::Judge(QualityInterval& iv) {
+  const bool first = first_interval_;
+  first_interval_ = false;
+  const int hour = static_cast<int>((iv.start_ms / 3'600'000) % 24);
+  const bool enough_records = iv.objects >= static_cast<int64_t>(kMinRecordsToJudge);
+  bool learn_volume = !first;
+  bool learn_nulls = !first && enough_records;
+  bool learn_mix = !first && enough_records;
+
+  for (const RuleConfig& r : rules_) {
+    if (r.type == "volume") {
+      // The same hour of day once it has enough history (a day or more), else the recent past.
+      const Baseline* b = &volume_;
+      auto h = volume_by_hour_.find(hour);
+      if (time_of_day_ && h != volume_by_hour_.end() && h->second.values.size() >= min_intervals_)
+        b = &h->second;
+      if (b->values.size() < min_intervals_) continue;
+      const double mean = b->Mean(), sd = b->StdDev();
+      const double dev = static_cast<double>(iv.records) - mean;
+      if (std::abs(dev) > r.stddevs * sd && std::abs(dev) > r.fraction * mean) {
+        learn_volume = false;
+        char msg[200];
+        std::snprintf(msg, sizeof msg, "volume %s: %lld records in %lld s against %.0f +- %.0f",
+                      dev < 0 ? "drop" : "spike", static_cast<long long>(iv.records),
+                      static_cast<long long>(interval_ms_ / 1000), mean, sd);
+        JsonWriter d;
+        d.BeginObject().Key("records").Int(iv.records).Key("baseline_mean").Double(mean);
+        d.Key("baseline_stddev").Double(sd).Key("interval_start_ms").Int(iv.start_ms).EndObject();
+        alerts_->Raise(r.name, r.type, r.severity, "volume", msg, d.str());
+      } else {
+        alerts_->Resolve(r.name, "volume");
+      }
+    } else if (r.type == "null_rate") {
+      if (!enough_records) continue;
+      for (const auto& f : kFields) {
+        const std::string name = f.name;
+        if (!r.columns.empty() &&
+            std::find(r.columns.begin(), r.columns.end(), name) == r.columns.end())
+          continue;
+        const double rate = static_cast<double>(iv.nulls[name]) / static_cast<double>(iv.objects);
+        Baseline& b = null_rates_[name];
+        if (b.values.size() < min_intervals_) continue;
+        const double mean = b.Mean(), sd = b.StdDev();
+        const std::string subject = "null_rate:" + name;
+        if (rate - mean > r.fraction && rate - mean > r.stddevs * sd) {
+          learn_nulls = false;
+          char msg[200];
+          std::snprintf(msg, sizeof msg, "null rate of %s is %.1f%% against a baseline of %.1f%%",
+                        name.c_str(), rate * 100, mean * 100);
+          JsonWriter d;
+          d.BeginObject().Key("column").String(name).Key("rate").Double(rate);
+          d.Key("baseline").Double(mean).EndObject();
+          alerts_->Raise(r.name, r.type, r.severity, subject, msg, d.str());
+        } else {
+          alerts_->Resolve(r.name, subject);
+        }
+      }
+    } else if (r.type == "event_type_mix") {
+      if (!enough_records || mix_history_.size() < min_intervals_) continue;
+      std::map<std::string, double> base;
+      double base_total = 0;
+      for (const auto& m : mix_history_)
+        for (const auto& [t, c] : m) {
+          base[t] += static_cast<double>(c);
+          base_total += static_cast<double>(c);
+        }
+      double cur_total = 0;
+      for (const auto& [t, c] : iv.event_types) cur_total += static_cast<double>(c);
+      if (base_total <= 0 || cur_total <= 0) continue;
+      std::map<std::string, double> all = base;
+      for (const auto& [t, c] : iv.event_types) all[t] += 0;
+      double tvd = 0;
+      for (const auto& [t, unused] : all) {
+        auto ci = iv.event_types.find(t);
+        const double p =
+            ci == iv.event_types.end() ? 0 : static_cast<double>(ci->second) / cur_total;
+        const double q = base[t] / base_total;
+        tvd += std::abs(p - q);
+      }
+      tvd /= 2;
+      if (tvd > r.max_distance) {
+        learn_mix = false;
+        char msg[160];
+        std::snprintf(msg, sizeof msg, "event_type mix shifted: distance %.2f > %.2f", tvd,
+                      r.max_distance);
+        JsonWriter d;
+        d.BeginObject().Key("distance").Double(tvd).Key("counts").BeginObject();
+        for (const auto& [t, c] : iv.event_types) d.Key(t).Int(c);
+        d.EndObject().EndObject();
+        alerts_->Raise(r.name, r.type, r.severity, "event_type", msg, d.str());
+      } else {
+        alerts_->Resolve(r.name, "event_type");
+      }
+    } else if (r.type == "parse_failures") {
+      if (iv.records < static_cast<int64_t>(kMinRecordsToJudge)) continue;
+      const double rate = static_cast<double>(iv.parse_failures) / static_cast<double>(iv.records);
+      if (rate > r.max_rate) {
+        char msg[160];
+        std::snprintf(msg, sizeof msg, "%.1f%% of records are not JSON objects (max %.1f%%)",
+                      rate * 100, r.max_rate * 100);
+        alerts_->Raise(r.name, r.type, r.severity, "parse", msg);
+      } else {
+        alerts_->Resolve(r.name, "parse");
+      }
+    } else if (r.type == "schema_drift") {
+      if (iv.objects == 0) continue;
+      // Subjects seen in this interval fire (keeping the first offending records); active ones
+      // not seen in an interval with data resolve.
+      std::map<std::string, std::string> seen;  // subject -> message
+      for (const auto& [f, c] : iv.new_fields)
+        seen["new_field:" + f] = "new field '" + f + "' in " + std::to_string(c) + " records";
+      for (const auto& [f, c] : iv.wrong_type)
+        if (c > 0)
+          seen["type_change:" + f] =
+              "field '" + f + "' has another JSON type in " + std::to_string(c) + " records";
+      if (enough_records)
+        for (const auto& [f, c] : iv.absent)
+          if (static_cast<double>(c) > 0.9 * static_cast<double>(iv.objects))
+            seen["missing_field:" + f] = "field '" + f + "' missing from " + std::to_string(c) +
+                                         " of " + std::to_string(iv.objects) + " records";
+      for (const auto& [subject, msg] : seen) {
+        auto& kept = drift_samples_kept_[subject];
+        for (const auto& s : iv.samples[subject])
+          if (kept.size() < drift_samples_) kept.push_back(s);
+        JsonWriter d;
+        d.BeginObject().Key("drift").String(subject).Key("first_records").Raw(SamplesJson(kept));
+        d.EndObject();
+        alerts_->Raise(r.name, r.type, r.severity, subject, "schema drift: " + msg, d.str());
+      }
+      for (auto it = drift_samples_kept_.begin(); it != drift_samples_kept_.end();) {
+        if (seen.count(it->first)) {
+          ++it;
+          continue;
+        }
+        alerts_->Resolve(r.name, it->first);
+        it = drift_samples_kept_.erase(it);
+      }
+    }
+  }
+
+  if (learn_volume) {
+    volume_.Add(static_cast<double>(iv.records), max_intervals_);
+    volume_by_hour_[hour].Add(static_cast<double>(iv.records), max_intervals_);
+  }
+  if (learn_nulls)
+    for (const auto& f : kFields)
+      null_rates_[f.name].Add(
+          static_cast<double>(iv.nulls[f.name]) / static_cast<double>(iv.objects), max_intervals_);
+  if (learn_mix) {
+    mix_history_.push_back(iv.event_types);
+    while (mix_history_.size() > max_intervals_) mix_history_.pop_front();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Result<std::shared_ptr<KafkaQualityTap>> KafkaQualityTap::Create(
+    std::shared_ptr<QualityMonitor> monitor, std::string query_name, std::string topic,
+    const std::string& bootstrap, const std::map<std::string, std::string>& kafka_config,
+    int64_t tick_ms) {
+  std::map<std::string, std::string> config = kafka_config;
+  config.erase("bootstrap.servers");
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<KafkaReader> reader,
+                          KafkaReader::Create(bootstrap, config));
+  return std::shared_ptr<KafkaQualityTap>(new KafkaQualityTap(
+      std::move(monitor), std::move(query_name), std::move(topic), std::move(reader), tick_ms));
+}
+
+KafkaQualityTap::KafkaQualityTap(std::shared_ptr<QualityMonitor> monitor, std::string query_name,
+                                 std::string topic, std::unique_ptr<KafkaReader> reader,
+                                 int64_t tick_ms)
+    : monitor_(std::move(monitor)),
+      query_name_(std::move(query_name)),
+      topic_(std::move(topic)),
+      reader_(std::move(reader)),
+      tick_ms_(std::max<int64_t>(tick_ms, 10)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+KafkaQualityTap::~KafkaQualityTap() {
+  Stop();
+}
+
+void KafkaQualityTap::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+uint64_t KafkaQualityTap::dropped_ranges() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dropped_;
+}
+
+void KafkaQualityTap::OnQueryProgress(const QueryProgress& progress) {
+  if (progress.name != query_name_ || progress.num_input_rows == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
+    if (pending_.size() >= 64) {
+      pending_.pop_front();
+      ++dropped_;
+    }
+    pending_.push_back(progress.partitions);
+  }
+  cv_.notify_all();
+}
+
+namespace {
+class ObserveSink : public RecordSink {
+ public:
+  explicit ObserveSink(QualityMonitor* m) : m_(m) {}
+  Status OnRecords(std::string_view, const KafkaRecord* records, size_t count) override {
+    const int64_t now = NowMillis();
+    for (size_t i = 0; i < count; ++i)
+      m_->Observe(records[i].value, records[i].timestamp_ms >= 0 ? records[i].timestamp_ms : now);
+    return Status::OK();
+  }
+
+ private:
+  QualityMonitor* m_;
+};
+}  // namespace
+
+void KafkaQualityTap::Loop() {
+  ObserveSink sink(monitor_.get());
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    if (pending_.empty()) {
+      cv_.wait_for(lock, std::chrono::milliseconds(tick_ms_));
+      lock.unlock();
+      monitor_->CloseIntervals(NowMillis());
+      lock.lock();
+      continue;
+    }
+    std::vector<PartitionPosition> parts = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    std::vector<PartitionRange> ranges;
+    for (const auto& p : parts) {
+      const size_t dash = p.partition.rfind('-');
+      if (dash == std::string::npos || p.end <= p.start) continue;
+      ranges.push_back({std::atoi(p.partition.c_str() + dash + 1), p.start, p.end});
+    }
+    if (!ranges.empty()) {
+      Status st = reader_->ReadRange(topic_, ranges, sink,
+                                     std::chrono::steady_clock::now() + std::chrono::seconds(30));
+      if (!st.ok()) spdlog::warn("quality monitor: reading {}: {}", topic_, st.ToString());
+    }
+    monitor_->CloseIntervals(NowMillis());
+    lock.lock();
+  }
+}
+
+}  // namespace strata::monitor
