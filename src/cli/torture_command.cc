@@ -394,6 +394,13 @@ int RunTorture(const TortureArgs& args) {
                                           " says " + (v ? std::to_string(*v) : "nothing") +
                                           ", the log ends at " + std::to_string(w.high));
     }
+    // No orphan commit: the table's batch txn is exactly the checkpoint's last committed batch
+    // (every bronze batch commits, with its partition marks).
+    int64_t committed = LatestCommitted(config->bronze.checkpoint);
+    auto batch_txn = snapshot.ok() ? (*snapshot)->TxnVersion(meta->query_id) : std::nullopt;
+    check.Expect(batch_txn && *batch_txn == committed,
+                 "bronze table's batch txn " + (batch_txn ? std::to_string(*batch_txn) : "none") +
+                     " equals the checkpoint's last committed batch " + std::to_string(committed));
   } else {
     check.Expect(false, "bronze checkpoint metadata and table are readable");
   }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "duck/duck.h"
 #include "lake/delta/scan.h"
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
@@ -64,6 +65,16 @@ sql::DeltaResolver DeltaPathResolver() {
       STRATA_ASSIGN_OR_RETURN(snapshot, (*table)->SnapshotAtTimestamp(ms));
     } else {
       STRATA_ASSIGN_OR_RETURN(snapshot, (*table)->LatestSnapshot());
+    }
+    if (NeedsDeltaScan(*snapshot)) {
+      // Deletion vectors, column mapping or nested columns: the scan SQL applies them. Reading
+      // the files' physical columns takes a connection of our own.
+      STRATA_ASSIGN_OR_RETURN(auto db, duck::Database::Open("", {{"threads", "1"}}));
+      STRATA_ASSIGN_OR_RETURN(auto conn, duck::Connection::Open(db));
+      sql::TableFiles t;
+      STRATA_ASSIGN_OR_RETURN(t.select_sql,
+                              delta::ScanSql(conn.get(), *snapshot, snapshot->files()));
+      return t;
     }
     return TableFilesOf(*snapshot);
   };

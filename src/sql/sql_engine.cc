@@ -739,6 +739,7 @@ const char* StatementTypeName(duckdb_statement_type t) {
 
 // SELECT text that reads `table` through DuckDB, reading the files' footers with `conn`.
 Result<std::string> BuildViewSql(duck::Connection* conn, const TableFiles& table) {
+  if (!table.select_sql.empty()) return table.select_sql;
   if (!table.schema) return InvalidArgument("table has no schema");
   const Schema& schema = *table.schema;
   std::set<std::string> partition(table.partition_columns.begin(), table.partition_columns.end());

@@ -34,6 +34,9 @@ struct TableFiles {
   SchemaPtr schema;
   std::vector<DataFile> files;
   std::vector<std::string> partition_columns;
+  // When set, the table is this complete SELECT instead of one built from the fields above
+  // (e.g. a Delta scan that applies deletion vectors and column mapping).
+  std::string select_sql;
 };
 
 // Resolves Spark's path form delta.`/path/to/table` (optionally VERSION AS OF n or

@@ -118,10 +118,13 @@ TEST(DeltaCatalogSqlTest, CatalogTablesApplyDeletionVectorsAndColumnMapping) {
   auto cols = (*engine)->Execute("SELECT * FROM catalog.conf.cm LIMIT 1");
   ASSERT_TRUE(cols.ok()) << cols.status().ToString();
   for (const auto& c : cols->column_names) EXPECT_EQ(c.rfind("col-", 0), std::string::npos) << c;
-  // The delta.`path` form cannot express deletion vectors: refused, never wrong rows.
-  auto dv = (*engine)->Execute("SELECT count(*) FROM delta.`" + root +
-                               "kernel-table-with-dv-small/delta`");
-  EXPECT_EQ(dv.status().code(), StatusCode::kNotSupported);
+  // The delta.`path` form reads them through the same scan.
+  EXPECT_EQ(
+      One(**engine, "SELECT count(*) FROM delta.`" + root + "kernel-table-with-dv-small/delta`"),
+      "8");
+  EXPECT_EQ(One(**engine, "SELECT count(*) FROM delta.`" + root +
+                              "golden-table-with-columnmapping-mode-name/delta`"),
+            "6");
 }
 
 // A streaming sink on a table with delta.autoOptimize.autoCompact: after the commit that puts
