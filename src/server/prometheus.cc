@@ -130,7 +130,7 @@ std::string RenderPrometheus(const std::vector<QueryStatusView>& queries,
            "Records of a Kafka partition after the end of the last batch.");
   for (const auto& q : queries) {
     P p = LastProgress(q);
-    if (!p || p->source_description.find("Kafka") == std::string::npos) continue;
+    if (!p || p->source_description.rfind("kafka", 0) != 0) continue;
     for (const auto& part : p->partitions) {
       if (part.latest < 0) continue;
       e.Sample(Labels{{"query", q.name}, {"partition", part.partition}},

@@ -45,7 +45,7 @@ TEST(ServerPrometheus, RendersQueriesTotalsAndPartitionLag) {
   p.input_rows_per_second = 1500;
   p.processed_rows_per_second = 9000;
   p.duration_ms["triggerExecution"] = 250;
-  p.source_description = "KafkaSource[clickstream-events]";
+  p.source_description = "kafka[clickstream-events]";
   p.partitions.push_back({"clickstream-events-0", 10, 20, 35});
   p.partitions.push_back({"clickstream-events-1", 10, 20, -1});
   p.stateful = true;

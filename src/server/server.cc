@@ -1,9 +1,13 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <netdb.h>
 #include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -81,6 +85,27 @@ std::string QueriesJson(const std::vector<QueryStatusView>& queries, size_t rece
   }
   w.EndArray();
   return w.Take();
+}
+
+// True when binding host:port without SO_REUSEPORT fails because the address is in use.
+bool PortInUse(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+  bool in_use = false;
+  for (addrinfo* a = found; a != nullptr && !in_use; a = a->ai_next) {
+    int sock = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (sock < 0) continue;
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (bind(sock, a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE) in_use = true;
+    close(sock);
+  }
+  freeaddrinfo(found);
+  return in_use;
 }
 
 }  // namespace
@@ -225,6 +250,10 @@ Status Server::Init() {
     port_ = http_->bind_to_any_port(host);
     if (port_ < 0) return Unavailable("cannot listen on " + options_.listen);
   } else {
+    // httplib binds with SO_REUSEPORT, which would let a second server share a port in use.
+    if (PortInUse(host, port)) {
+      return Unavailable("cannot listen on " + options_.listen + ": address in use");
+    }
     if (!http_->bind_to_port(host, port)) {
       return Unavailable("cannot listen on " + options_.listen +
                          " (address in use, or not an address of this host)");
@@ -234,6 +263,10 @@ Status Server::Init() {
   address_ =
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port_);
   thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // httplib's stop() does nothing until the accept loop runs: wait for it, so that a Stop()
+  // right after Start() cannot leave the loop running forever.
+  for (int i = 0; i < 10'000 && !http_->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return Status::OK();
 }
 
