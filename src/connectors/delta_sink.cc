@@ -55,9 +55,30 @@ std::string DeltaSink::Description() const {
 Status DeltaSink::Open() {
   std::map<std::string, std::string> props = {{"delta.checkpointInterval", "10"}};
   for (const auto& [k, v] : options_.table_properties) props[k] = v;
-  STRATA_ASSIGN_OR_RETURN(table_, delta::DeltaTable::CreateIfNotExists(
-                                      options_.path, *options_.schema, options_.partition_by, props,
-                                      options_.table_name));
+  if (options_.merge_schema) {
+    auto existing = delta::DeltaTable::Open(options_.path);
+    if (existing.ok()) {
+      STRATA_ASSIGN_OR_RETURN(auto snapshot, (*existing)->LatestSnapshot());
+      auto current = snapshot->schema();
+      if (!current.ok() || !(*current == *options_.schema)) {
+        auto txn = (*existing)->StartTransaction(snapshot);
+        STRATA_RETURN_IF_ERROR(txn->EvolveSchema(*options_.schema, /*merge_schema=*/true)
+                                   .WithContext("table " + options_.table_name));
+        txn->SetOperation("ADD COLUMNS");
+        auto version = txn->Commit();
+        if (!version.ok() && version.status().code() != StatusCode::kInvalidArgument)
+          return version.status().WithContext("table " + options_.table_name);
+      }
+      table_ = std::move(*existing);
+    } else if (existing.status().code() != StatusCode::kNotFound) {
+      return existing.status();
+    }
+  }
+  if (!table_) {
+    STRATA_ASSIGN_OR_RETURN(table_, delta::DeltaTable::CreateIfNotExists(
+                                        options_.path, *options_.schema, options_.partition_by,
+                                        props, options_.table_name));
+  }
   STRATA_ASSIGN_OR_RETURN(writer_, ParquetWriter::Create());
   return Status::OK();
 }

@@ -22,6 +22,10 @@ struct DeltaSinkOptions {
   std::vector<std::string> partition_by;
   std::map<std::string, std::string> table_properties;  // delta.* properties on create
   std::string output_mode = "Append";
+  // The table exists with fewer columns than `schema` (strata added nullable columns in a newer
+  // version, or the config did): add them to the table's schema in one metadata commit when
+  // opening, instead of refusing. Any other difference is still refused.
+  bool merge_schema = false;
   ParquetWriteOptions parquet;
 };
 
