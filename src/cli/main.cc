@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/reprocess_command.h"
 #include "cli/table_commands.h"
 
 int main(int argc, char** argv) {
@@ -138,6 +139,19 @@ int main(int argc, char** argv) {
                        "Allow a retention below delta.deletedFileRetentionDuration");
   vacuum_cmd->add_option("table", vacuum.table, "Table name or path")->required();
 
+  ReprocessArgs reprocess;
+  auto* reprocess_cmd = app.add_subcommand(
+      "reprocess", "Recompute a gold table's windows of a time range from silver, in one commit");
+  reprocess_cmd->add_option("--config", reprocess.config_file, "Pipeline TOML");
+  reprocess_cmd->add_option("--data-dir", reprocess.data_dir, "Data directory");
+  reprocess_cmd->add_option("--table", reprocess.table, "Gold table")->required();
+  reprocess_cmd->add_option("--from", reprocess.from, "First window start (epoch ms or UTC time)")
+      ->required();
+  reprocess_cmd->add_option("--to", reprocess.to, "End of the window starts (exclusive)")
+      ->required();
+  reprocess_cmd->add_flag("--include-late", reprocess.include_late,
+                          "Also use the rows of the silver late-data table");
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
@@ -154,5 +168,6 @@ int main(int argc, char** argv) {
   if (*vacuum_cmd) return RunVacuum(vacuum);
   if (*torture_cmd) return RunTorture(torture);
   if (*status_cmd) return RunStatus(status);
+  if (*reprocess_cmd) return RunReprocess(reprocess);
   return 2;
 }

@@ -286,6 +286,8 @@ std::map<std::string, std::string> PipelineConfig::Tables() const {
                                             {gold.table, gold.path}};
   for (const auto& g : gold_tables)
     if (g.enabled) out[g.table] = g.path;
+  if (!silver.pages_table.empty()) out[silver.pages_table] = silver.pages_path;
+  if (!silver.countries_table.empty()) out[silver.countries_table] = silver.countries_path;
   return out;
 }
 
@@ -320,8 +322,9 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   c.gold.trigger.interval_ms = 30'000;
 
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> kSections = {"pipeline", "kafka", "source", "bronze",
-                                                    "silver",   "gold",  "server", "monitoring", "alerts"};
+    static const std::set<std::string> kSections = {"pipeline", "kafka",      "source",
+                                                    "bronze",   "silver",     "gold",
+                                                    "server",   "monitoring", "alerts"};
     if (!kSections.count(std::string(k.str())))
       return InvalidArgument(source_name + ": unknown section or key '" + std::string(k.str()) +
                              "'");
@@ -384,6 +387,8 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
     STRATA_RETURN_IF_ERROR(ReadWatermarkRule(r, &c.silver.watermark_rule));
     STRATA_RETURN_IF_ERROR(r.StringList("requiredFields", &c.silver.required_fields));
     STRATA_RETURN_IF_ERROR(r.Duration("maxFutureTime", &c.silver.max_future_ms));
+    STRATA_RETURN_IF_ERROR(r.String("pagesTable", &c.silver.pages_table));
+    STRATA_RETURN_IF_ERROR(r.String("countriesTable", &c.silver.countries_table));
     STRATA_ASSIGN_OR_RETURN(const toml::table* allowed, r.Sub("allowedValues"));
     if (allowed) {
       TableReader ar(allowed, "silver.allowedValues");
@@ -450,6 +455,10 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   for (auto& g : c.gold_tables) table_path(g);
   c.silver.late_path = TablePathFor(c.data_dir, c.silver.late_table);
   c.silver.quarantine_path = TablePathFor(c.data_dir, c.silver.quarantine_table);
+  if (!c.silver.pages_table.empty())
+    c.silver.pages_path = TablePathFor(c.data_dir, c.silver.pages_table);
+  if (!c.silver.countries_table.empty())
+    c.silver.countries_path = TablePathFor(c.data_dir, c.silver.countries_table);
   auto checkpoint_path = [&](LayerConfig& l) {
     std::string short_name = l.table.substr(l.table.rfind('.') + 1);
     l.checkpoint =

@@ -51,6 +51,11 @@ struct SilverConfig : LayerConfig {
   std::vector<std::string> required_fields;
   std::map<std::string, std::vector<std::string>> allowed_values;
   int64_t max_future_ms = 0;
+  // Dimension tables for enrichment (catalog names; "" turns the join off), read from
+  // <data_dir>/<catalog>/<schema>/<table>.
+  std::string pages_table = "catalog.dimensions.pages";
+  std::string countries_table = "catalog.dimensions.countries";
+  std::string pages_path, countries_path;
   std::string dedup_key = "event_id";
   std::vector<std::string> event_types = {"page_view", "click", "scroll", "purchase",
                                           "add_to_cart"};

@@ -77,7 +77,8 @@ TEST(ConfigTest, DefaultsDeriveTablesAndCheckpoints) {
   PipelineConfig c = DefaultPipelineConfig();
   EXPECT_EQ(c.silver.late_table, "catalog.streaming.silver_clickstream_late");
   EXPECT_EQ(c.silver.quarantine_table, "catalog.streaming.silver_clickstream_quarantine");
-  EXPECT_EQ(c.Tables().size(), 8u);
+  EXPECT_EQ(c.Tables().size(), 10u);
+  EXPECT_EQ(c.silver.pages_path, "strata-data/catalog/dimensions/pages");
   ASSERT_EQ(c.EnabledGoldTables().size(), 4u);
   EXPECT_EQ(c.gold.watermark_rule.policy, "min");
   EXPECT_EQ(c.gold.watermark_rule.idle_timeout_ms, 0);

@@ -31,9 +31,11 @@ constexpr int kEventId = 0, kUserId = 1, kSessionId = 2, kEventType = 3, kPageUr
               kReferrer = 5, kDeviceType = 6, kCountry = 7, kEventTimestamp = 8, kProperties = 9,
               kEventTime = 10, kEventDate = 11, kEventHour = 12, kKafkaPartition = 13,
               kKafkaOffset = 14, kKafkaTimestamp = 15, kNumColumns = 16;
+// Silver only (not the late table): the enrichment columns after the base ones.
+constexpr int kPageCategory = 16, kProduct = 17, kRegion = 18;
 }  // namespace silver
 
-std::vector<Field> SilverFields() {
+std::vector<Field> SilverBaseFields() {
   return {
       {"event_id", TypeId::kString, false},       {"user_id", TypeId::kString, false},
       {"session_id", TypeId::kString, true},      {"event_type", TypeId::kString, false},
@@ -43,6 +45,14 @@ std::vector<Field> SilverFields() {
       {"event_time", TypeId::kTimestamp, false},  {"event_date", TypeId::kDate, false},
       {"event_hour", TypeId::kInt32, false},      {"kafka_partition", TypeId::kInt32, false},
       {"kafka_offset", TypeId::kInt64, false},    {"kafka_timestamp", TypeId::kTimestamp, true}};
+}
+
+std::vector<Field> SilverFields() {
+  auto f = SilverBaseFields();
+  f.push_back({"page_category", TypeId::kString, true});
+  f.push_back({"product", TypeId::kString, true});
+  f.push_back({"region", TypeId::kString, true});
+  return f;
 }
 
 // Appends bronze row `r` to a silver-shaped batch (the first 16 columns of `out`).
@@ -109,7 +119,7 @@ SchemaPtr SilverSchema() {
 
 SchemaPtr SilverLateSchema() {
   static const SchemaPtr schema = [] {
-    auto f = SilverFields();
+    auto f = SilverBaseFields();
     f.push_back({"watermark", TypeId::kTimestamp, false});
     f.push_back({"late_by_ms", TypeId::kInt64, false});
     return std::make_shared<Schema>(std::move(f));
@@ -179,6 +189,13 @@ SilverProcessor::~SilverProcessor() = default;
 
 Result<std::unique_ptr<SilverProcessor>> SilverProcessor::Create(const SilverOptions& options) {
   std::unique_ptr<SilverProcessor> p(new SilverProcessor(options));
+  if (!options.enrichment.pages_path.empty())
+    p->pages_ =
+        std::make_unique<DimensionTable>(options.enrichment.pages_path, "page_url",
+                                         std::vector<std::string>{"page_category", "product"});
+  if (!options.enrichment.countries_path.empty())
+    p->countries_ = std::make_unique<DimensionTable>(options.enrichment.countries_path, "country",
+                                                     std::vector<std::string>{"region"});
   for (const auto& rule : options.field_rules) {
     int c = BronzeSchema()->IndexOf(rule.field);
     if (c < 0 || BronzeSchema()->field(c).type != TypeId::kString)
@@ -204,6 +221,8 @@ Status SilverProcessor::BeginBatch(const BatchContext& ctx) {
   if (watermark_micros_ != kNoWatermark) dedup_->Evict(watermark_micros_);
   batch_metrics_ = ProcessorMetrics{};
   dropped_before_ = dedup_->stats().duplicates_dropped;
+  if (pages_) STRATA_RETURN_IF_ERROR(pages_->Refresh());
+  if (countries_) STRATA_RETURN_IF_ERROR(countries_->Refresh());
   return Status::OK();
 }
 
@@ -288,6 +307,7 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
     AppendSilverRow(in, r, on_time);
   }
 
+  Enrich(on_time);
   STRATA_RETURN_IF_ERROR(
       tracker_->ObserveBatch(on_time, "event_time", "kafka_partition", now_micros));
   const Column& et = on_time.column(silver::kEventTime);
@@ -309,6 +329,27 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
   if (late.num_rows()) outputs[1].push_back(std::move(late));
   if (quarantine.num_rows()) outputs[2].push_back(std::move(quarantine));
   return Status::OK();
+}
+
+void SilverProcessor::Enrich(RecordBatch& rows) const {
+  const size_t n = rows.num_rows();
+  // Looks `key_col` up in `dim` and appends value `v` of the match to `out` (null if none).
+  auto join = [&](const DimensionTable* dim, int key_col, size_t v, int out_col) {
+    const Column& key = rows.column(key_col);
+    Column& out = rows.column(out_col);
+    for (size_t r = 0; r < n; ++r) {
+      const std::vector<std::optional<std::string>>* values =
+          dim && key.IsValid(r) ? dim->Find(key.String(r)) : nullptr;
+      if (values && (*values)[v]) {
+        out.AppendString(*(*values)[v]);
+      } else {
+        out.AppendNull();
+      }
+    }
+  };
+  join(pages_.get(), silver::kPageUrl, 0, silver::kPageCategory);
+  join(pages_.get(), silver::kPageUrl, 1, silver::kProduct);
+  join(countries_.get(), silver::kCountry, 0, silver::kRegion);
 }
 
 Status SilverProcessor::EndBatch(std::vector<std::vector<RecordBatch>>&, ProcessorMetrics& m) {

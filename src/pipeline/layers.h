@@ -7,6 +7,7 @@
 #include "batch/schema.h"
 #include "connectors/kafka_source.h"
 #include "operators/watermark.h"
+#include "pipeline/enrichment.h"
 #include "stream/processor.h"
 
 namespace strata {
@@ -68,6 +69,9 @@ struct SilverOptions {
   // > 0: an event time more than this after the batch's processing time is quarantined with
   // rule "event_time_future".
   int64_t max_future_ms = 0;
+  // Dimension tables joined to each silver row (page_category, product by page_url; region by
+  // country); re-read when they get a new version.
+  EnrichmentOptions enrichment;
 };
 
 // Bronze -> silver (outputs: 0 silver, 1 late, 2 quarantine).
@@ -76,7 +80,12 @@ struct SilverOptions {
 //   2. event_time = event_timestamp (ms) as a timestamp; event_date and event_hour from it;
 //   3. lateness: a valid row with event_time < the batch's watermark goes to the late table
 //      with how late it was;
-//   4. dedup within the watermark on the key (operators/dedup.h; the first copy wins).
+//   4. dedup within the watermark on the key (operators/dedup.h; the first copy wins);
+//   5. enrichment: page_category and product from the pages dimension by page_url, region
+//      from the countries dimension by country (null when absent or not configured). The
+//      dimensions are checked for a new version at the start of every batch, so a batch re-run
+//      after a crash may see a newer dimension than its first run (as Spark's stream-static
+//      joins).
 // State: the watermark tracker and the dedup keys, per Kafka partition.
 class SilverProcessor : public BatchProcessor {
  public:
@@ -94,6 +103,8 @@ class SilverProcessor : public BatchProcessor {
 
  private:
   explicit SilverProcessor(const SilverOptions& options);
+  // Appends the enrichment columns to `rows` (whose base columns are filled).
+  void Enrich(RecordBatch& rows) const;
   SilverOptions options_;
   std::vector<std::string> sorted_types_;
   struct CompiledRule {
@@ -103,6 +114,8 @@ class SilverProcessor : public BatchProcessor {
     std::vector<std::string> sorted_allowed;
   };
   std::vector<CompiledRule> rules_;
+  std::unique_ptr<DimensionTable> pages_;
+  std::unique_ptr<DimensionTable> countries_;
   std::unique_ptr<WatermarkTracker> tracker_;
   std::unique_ptr<Deduplicator> dedup_;
   BatchContext ctx_;

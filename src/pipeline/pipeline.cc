@@ -34,6 +34,35 @@ Status EnsureTable(const std::string& name, const std::string& path, const Schem
   return t.ok() ? Status::OK() : t.status().WithContext("table " + name);
 }
 
+// Schema evolution for a table written by an older strata: when its columns are a prefix of
+// `schema` and the others are nullable, commits the new schema (old files read the added columns
+// as nulls). Nothing when the table does not exist or already has the schema.
+Status AddMissingColumns(const std::string& name, const std::string& path, const Schema& schema) {
+  auto table = delta::DeltaTable::Open(path);
+  if (table.status().code() == StatusCode::kNotFound) return Status::OK();
+  if (!table.ok()) return table.status().WithContext("table " + name);
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, (*table)->LatestSnapshot());
+  auto current = snapshot->schema();
+  if (!current.ok()) return current.status().WithContext("table " + name);
+  if (current->num_fields() >= schema.num_fields()) return Status::OK();
+  for (size_t i = 0; i < schema.num_fields(); ++i) {
+    const Field& want = schema.field(i);
+    if (i < current->num_fields()) {
+      const Field& have = current->field(i);
+      if (have.name != want.name || have.type != want.type) return Status::OK();
+    } else if (!want.nullable) {
+      return Status::OK();
+    }
+  }
+  delta::Metadata md = snapshot->metadata();
+  md.schema_string = schema.ToSparkJson();
+  auto txn = (*table)->StartTransaction(snapshot);
+  txn->SetMetadata(std::move(md));
+  txn->SetOperation("ADD COLUMNS");
+  auto v = txn->Commit();
+  return v.ok() ? Status::OK() : v.status().WithContext("table " + name + ": adding columns");
+}
+
 WatermarkPolicy ToWatermarkPolicy(const WatermarkConfig& rule) {
   return rule.policy == "max" ? WatermarkPolicy::kMax : WatermarkPolicy::kMin;
 }
@@ -92,6 +121,14 @@ Status Pipeline::Build() {
 
   // Silver: bronze -> silver (+ late, quarantine).
   {
+    STRATA_RETURN_IF_ERROR(AddMissingColumns(c.silver.table, c.silver.path, *SilverSchema()));
+    // Empty dimension tables until someone writes them (enrichment gives nulls meanwhile).
+    if (!c.silver.pages_path.empty())
+      STRATA_RETURN_IF_ERROR(
+          EnsureTable(c.silver.pages_table, c.silver.pages_path, PagesDimensionSchema(), {}));
+    if (!c.silver.countries_path.empty())
+      STRATA_RETURN_IF_ERROR(EnsureTable(c.silver.countries_table, c.silver.countries_path,
+                                         CountriesDimensionSchema(), {}));
     STRATA_RETURN_IF_ERROR(
         EnsureTable(c.silver.table, c.silver.path, SilverSchema(), c.silver.partition_by));
     STRATA_RETURN_IF_ERROR(
@@ -111,6 +148,8 @@ Status Pipeline::Build() {
     for (const auto& f : c.silver.required_fields) sv.field_rules.push_back({f, true, {}});
     for (const auto& [f, values] : c.silver.allowed_values)
       sv.field_rules.push_back({f, false, values});
+    sv.enrichment.pages_path = c.silver.pages_path;
+    sv.enrichment.countries_path = c.silver.countries_path;
     sv.event_types = c.silver.event_types;
     STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(sv));
     QueryOptions qo;
@@ -189,8 +228,24 @@ Status Pipeline::FirstFailure() const {
 }
 
 Status Pipeline::RunAvailableNow() {
-  for (auto& q : queries_) STRATA_RETURN_IF_ERROR(q->Run());
-  return Status::OK();
+  // Every layer at once, as in streaming: silver reads bronze while bronze still writes, and
+  // each downstream query finishes once its upstream has finished and it has caught up.
+  // queries_ holds bronze, then silver, then the gold queries (which all read silver).
+  auto finished = [](StreamingQuery* q) {
+    return [q] {
+      QueryState s = q->View().state;
+      return s == QueryState::kStopped || s == QueryState::kFailed;
+    };
+  };
+  for (size_t i = 1; i < queries_.size(); ++i)
+    queries_[i]->SetUpstream(finished(queries_[i == 1 ? 0 : 1].get()));
+  for (auto& q : queries_) q->Start();
+  Status first;
+  for (auto& q : queries_) {
+    Status st = q->AwaitTermination();
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
 }
 
 std::vector<QueryStatusView> Pipeline::Queries() const {

@@ -65,6 +65,7 @@ inline RecordBatch SilverRows(const std::vector<SilverEvent>& events, int64_t ba
     b.column(13).AppendInt32(e.partition);
     b.column(14).AppendInt64(batch * 1'000'000 + n++);
     b.column(15).AppendNull();
+    for (size_t c = 16; c < b.num_columns(); ++c) b.column(c).AppendNull();  // enrichment
   }
   return b;
 }
