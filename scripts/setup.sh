@@ -48,7 +48,10 @@ fi
 # The dashboard (built into web/dist and served by the binary), when its sources exist.
 if [ -f web/package.json ] && [ "${STRATA_SKIP_WEB:-0}" != 1 ]; then
   if [ ! -d web/node_modules ]; then
-    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    # A registry mirror may lack some platforms' optional packages (rollup's), which the
+    # lock file then cannot list and `npm ci` refuses; `npm install` keeps the lock otherwise.
+    (cd web && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
+                 npm install --no-audit --no-fund --loglevel=error; })
   fi
   (cd web && npm run --silent build)
 fi
