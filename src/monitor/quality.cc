@@ -240,7 +240,11 @@ void QualityMonitor::Judge(QualityInterval& iv) {
         if (b.values.size() < min_intervals_) continue;
         const double mean = b.Mean(), sd = b.StdDev();
         const std::string subject = "null_rate:" + name;
-        if (rate - mean > r.fraction && rate - mean > r.stddevs * sd) {
+        // The baseline's spread plus this interval's own sampling noise (binomial at its size),
+        // so that a small interval (e.g. during a volume drop) does not look like a spike.
+        const double noise =
+            std::sqrt(sd * sd + mean * (1 - mean) / static_cast<double>(iv.objects));
+        if (rate - mean > r.fraction && rate - mean > r.stddevs * noise) {
           learn_nulls = false;
           char msg[200];
           std::snprintf(msg, sizeof msg, "null rate of %s is %.1f%% against a baseline of %.1f%%",

@@ -42,7 +42,7 @@ GeneratorOptions Traffic(const std::string& scenarios) {
 // Runs `seconds` of simulated traffic through a QualityMonitor and returns, per alert subject,
 // the simulated seconds (since the start) at which it was active after each interval closed.
 std::map<std::string, std::set<int>> RunTraffic(const std::string& scenarios, int seconds,
-                                         AlertManager& alerts) {
+                                                AlertManager& alerts) {
   GeneratorOptions o = Traffic(scenarios);
   QualityMonitor m(QualityConfig(), &alerts, /*close_delay_ms=*/0);
   TrafficGenerator g(o);

@@ -1,0 +1,95 @@
+#include "monitor/monitoring.h"
+
+#include "core/json_writer.h"
+#include "core/time_util.h"
+#include "stream/listeners.h"
+
+namespace strata::monitor {
+namespace {
+std::string ShortName(const std::string& table) {
+  return table.substr(table.rfind('.') + 1);
+}
+}  // namespace
+
+Result<std::unique_ptr<Monitoring>> Monitoring::FromPipelineConfig(const PipelineConfig& pipeline) {
+  MonitoringConfig c;
+  if (!pipeline.source_file.empty()) {
+    STRATA_ASSIGN_OR_RETURN(c, LoadMonitoringConfig(pipeline.source_file));
+  } else {
+    c.rules = DefaultRules();
+  }
+  return Create(pipeline, std::move(c));
+}
+
+Result<std::unique_ptr<Monitoring>> Monitoring::Create(const PipelineConfig& pipeline,
+                                                       MonitoringConfig config) {
+  std::unique_ptr<Monitoring> m(new Monitoring(std::move(config)));
+  const MonitoringConfig& c = m->config_;
+  std::vector<std::shared_ptr<QueryListener>> listeners;
+  if (!c.webhooks.urls.empty()) {
+    STRATA_ASSIGN_OR_RETURN(m->webhooks_, WebhookSender::Create(c.webhooks));
+  }
+  m->alerts_ = std::make_unique<AlertManager>(m->webhooks_.get());
+  if (!c.progress_log.empty()) {
+    STRATA_ASSIGN_OR_RETURN(m->progress_log_, ProgressLog::Open(c.progress_log));
+    listeners.push_back(m->progress_log_);
+  }
+  std::map<std::string, std::pair<int64_t, int64_t>> gold_windows;
+  for (const GoldConfig* g : pipeline.EnabledGoldTables())
+    gold_windows[ShortName(g->table)] = {g->window_ms, g->slide_ms};
+  m->health_ = std::make_shared<HealthMonitor>(c, m->alerts_.get(), std::move(gold_windows));
+  listeners.push_back(m->health_);
+
+  // The quality monitor judges an interval once the bronze query has surely read it: two
+  // bronze triggers plus a margin after its end.
+  const int64_t close_delay = 2 * pipeline.bronze.trigger.interval_ms + 2000;
+  m->quality_ = std::make_shared<QualityMonitor>(c, m->alerts_.get(), close_delay);
+  if (m->quality_->HasRules()) {
+    auto bs = pipeline.source.kafka.find("bootstrap.servers");
+    if (bs == pipeline.source.kafka.end())
+      return InvalidArgument("data-quality rules need kafka.\"bootstrap.servers\"");
+    STRATA_ASSIGN_OR_RETURN(
+        m->tap_, KafkaQualityTap::Create(m->quality_, ShortName(pipeline.bronze.table),
+                                         pipeline.source.topic, bs->second, pipeline.source.kafka,
+                                         std::min<int64_t>(1000, c.quality_interval_ms / 2)));
+    listeners.push_back(m->tap_);
+  }
+  m->listener_ = std::make_shared<CompositeListener>(std::move(listeners));
+  return m;
+}
+
+Monitoring::~Monitoring() {
+  Stop();
+}
+
+void Monitoring::Start() {
+  health_->Start();
+}
+
+void Monitoring::Stop() {
+  if (health_) health_->Stop();
+  if (tap_) tap_->Stop();
+  if (webhooks_) webhooks_->Stop();
+}
+
+std::string Monitoring::AlertsJson() const {
+  JsonWriter w;
+  w.BeginObject();
+  std::vector<Alert> all = alerts_->Snapshot();
+  w.Key("active").BeginArray();
+  for (const Alert& a : all)
+    if (a.active()) w.Raw(a.ToJson());
+  w.EndArray();
+  w.Key("recent").BeginArray();
+  for (const Alert& a : all)
+    if (!a.active()) w.Raw(a.ToJson());
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+std::vector<Freshness> Monitoring::FreshnessSnapshot() const {
+  return health_->FreshnessSnapshot(NowMillis());
+}
+
+}  // namespace strata::monitor

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "monitor/alerts.h"
+#include "monitor/config.h"
+#include "monitor/health.h"
+#include "monitor/quality.h"
+#include "pipeline/config.h"
+#include "stream/progress.h"
+
+namespace strata::monitor {
+
+// Everything issue 6 runs beside a pipeline, wired from the config: the progress log, the
+// health rules with their timer, freshness per gold table, the data-quality monitors fed by a
+// Kafka tap on the bronze query, alerts and webhooks. Pass listener() to the pipeline (e.g. in a
+// CompositeListener); the server reads AlertsJson()/FreshnessSnapshot() (thread-safe).
+// Lifecycle: Create, Start, then Stop before the pipeline stops (so that a shutdown is not
+// reported as a stopped query); the destructor stops too.
+class Monitoring {
+ public:
+  // Errors: the progress log cannot be opened, a webhook URL is invalid, the Kafka tap cannot
+  // create its reader; each names the thing.
+  static Result<std::unique_ptr<Monitoring>> Create(const PipelineConfig& pipeline,
+                                                    MonitoringConfig config);
+  // Reads [monitoring]/[alerts] from the pipeline's file (pipeline.source_file), or the defaults
+  // when it has none.
+  static Result<std::unique_ptr<Monitoring>> FromPipelineConfig(const PipelineConfig& pipeline);
+  ~Monitoring();
+
+  std::shared_ptr<QueryListener> listener() const { return listener_; }
+  void Start();
+  void Stop();
+
+  AlertManager& alerts() { return *alerts_; }
+  // {"active":[...],"recent":[...]} with Alert::ToJson() objects, newest first.
+  std::string AlertsJson() const;
+  std::vector<Freshness> FreshnessSnapshot() const;
+  const MonitoringConfig& config() const { return config_; }
+
+ private:
+  explicit Monitoring(MonitoringConfig config) : config_(std::move(config)) {}
+
+  MonitoringConfig config_;
+  std::unique_ptr<WebhookSender> webhooks_;
+  std::unique_ptr<AlertManager> alerts_;
+  std::shared_ptr<ProgressLog> progress_log_;
+  std::shared_ptr<HealthMonitor> health_;
+  std::shared_ptr<QualityMonitor> quality_;
+  std::shared_ptr<KafkaQualityTap> tap_;
+  std::shared_ptr<QueryListener> listener_;
+};
+
+}  // namespace strata::monitor
