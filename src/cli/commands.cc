@@ -152,6 +152,12 @@ int RunDemo(const DemoArgs& args) {
 
   auto metrics = std::make_shared<PipelineMetrics>();
   auto http = StartServer(config, args.listen, args.auth_token);
+  if (!http.ok() && http.status().code() == StatusCode::kUnavailable && args.listen.empty() &&
+      config.server.listen == DefaultPipelineConfig().server.listen) {
+    // The default port is taken (another demo?): the demo still runs, on a free port.
+    spdlog::warn("{}; serving on a free port instead", http.status().ToString());
+    http = StartServer(config, "127.0.0.1:0", args.auth_token);
+  }
   if (!http.ok()) return Fail(http.status());
   auto pipeline = Pipeline::Create(
       config, {false, std::make_shared<CompositeListener>(
