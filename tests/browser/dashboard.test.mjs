@@ -5,7 +5,7 @@
 // windows, the numbers change as traffic flows, the health and quality pages render, the SQL
 // page runs a query; saves a screenshot of each page under <artifact dir>.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -21,8 +21,14 @@ const strata = resolve(process.argv[2] ?? process.env.STRATA_BIN ?? 'build/strat
 const artifacts = resolve(process.argv[3] ?? 'test-artifacts');
 mkdirSync(artifacts, { recursive: true });
 
+// Gold windows of 10 s with a 10 s watermark, so closed (final) gold rows appear within
+// seconds instead of after the default 5 minutes.
 function startDemo(dataDir) {
-  const proc = spawn(strata, ['demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--rate', '3000',
+  const config = join(dataDir, 'demo.toml');
+  writeFileSync(config, `[pipeline]\ndata_dir = "${dataDir}"\n[bronze]\ntrigger = "1 second"\n` +
+    `[silver]\ntrigger = "1 second"\n[gold]\ntrigger = "1 second"\nwatermark = "10 seconds"\n` +
+    `window = "10 seconds"\n`);
+  const proc = spawn(strata, ['demo', '--config', config, '--listen', '127.0.0.1:0', '--rate', '3000',
     '--summary-interval', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolveUrl, reject) => {
     let out = '';
@@ -85,6 +91,19 @@ test('dashboard against strata demo', { timeout: 300000 }, async () => {
     const after = await sqlScalar(url, pageSql);
     assert.ok(before > 0, 'silver has rows');
     assert.ok(before <= shown && shown <= after, `page shows ${shown}, /api/sql said ${before} then ${after}`);
+
+    // Distinct active users of the newest closed gold window, from the sketches: a window is
+    // written once (append mode), so /api/sql must give the very same number for it.
+    const gold = 'catalog.streaming.gold_events_per_minute';
+    const users = page.locator('#kpi-active-users');
+    await page.waitForFunction(() => document.getElementById('kpi-active-users')?.dataset.window !== undefined, null, { timeout: 90000 });
+    const win = await users.getAttribute('data-window');
+    const shownUsers = Number(await users.getAttribute('data-value'));
+    const apiUsers = await sqlScalar(url, `SELECT hll_merge_estimate(users_sketch) FROM ${gold} WHERE window_start = TIMESTAMPTZ '${win}'`);
+    assert.ok(shownUsers > 0, 'active users shown');
+    assert.equal(shownUsers, apiUsers, `active users of window ${win}`);
+    await page.waitForFunction(() => Number(document.getElementById('c-gold')?.dataset.points) > 0, null, { timeout: 60000 });
+    assert.ok((await page.locator('#c-gold rect').count()) > 0, 'gold chart has bars');
 
     // The live silver chart has bars.
     const bars = await page.locator('#c-silver rect').count();

@@ -73,8 +73,13 @@ async function overview(): Promise<void> {
     const host = document.getElementById(id)!;
     jobs.push(sql(q).then((r) => { host.dataset.sql = q; draw(r, host); }).catch((e) => showError(host, e)));
   };
-  run('kpi-active-users', `SELECT hll_merge_estimate(users_sketch) FROM ${tables.gold} WHERE window_start = (SELECT max(window_start) FROM ${tables.gold})`,
-    (r, h) => { h.textContent = r.rows[0]?.[0] == null ? '–' : fmtNumber(Number(r.rows[0][0])); });
+  run('kpi-active-users', `SELECT hll_merge_estimate(users_sketch), max(window_start) FROM ${tables.gold}
+    WHERE window_start = (SELECT max(window_start) FROM ${tables.gold})`,
+    (r, h) => {
+      const v = r.rows[0]?.[0];
+      h.textContent = v == null ? '–' : fmtNumber(Number(v));
+      if (v != null) { h.dataset.value = String(v); h.dataset.window = String(r.rows[0][1]); }
+    });
   run('kpi-silver-events', `SELECT count(*) FROM ${tables.silver} WHERE event_time >= ${since()}`,
     (r, h) => { h.textContent = String(r.rows[0][0]); h.dataset.value = String(r.rows[0][0]); });
   run('kpi-gold-windows', `SELECT count(DISTINCT window_start) FROM ${tables.gold} WHERE window_start >= ${since()}`,
