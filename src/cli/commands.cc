@@ -13,6 +13,7 @@
 #include "kafka/embedded_cluster.h"
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
+#include "monitor/monitoring.h"
 #include "pipeline/catalog.h"
 #include "pipeline/config.h"
 #include "pipeline/metrics.h"
@@ -159,10 +160,12 @@ int RunDemo(const DemoArgs& args) {
     http = StartServer(config, "127.0.0.1:0", args.auth_token);
   }
   if (!http.ok()) return Fail(http.status());
+  auto monitoring = monitor::Monitoring::FromPipelineConfig(config);
+  if (!monitoring.ok()) return Fail(monitoring.status());
   auto pipeline = Pipeline::Create(
       config, {false, std::make_shared<CompositeListener>(
-                          std::vector<std::shared_ptr<QueryListener>>{metrics,
-                                                                       (*http)->listener()})});
+                          std::vector<std::shared_ptr<QueryListener>>{
+                              metrics, (*http)->listener(), (*monitoring)->listener()})});
   if (!pipeline.ok()) return Fail(pipeline.status());
   (*http)->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
 
@@ -196,6 +199,7 @@ int RunDemo(const DemoArgs& args) {
   Result<ProduceStats> produce_result = ProduceStats{};
   std::thread producer([&] { produce_result = RunProducer(po, stop_producer); });
 
+  (*monitoring)->Start();
   (*pipeline)->Start();
   int64_t started = MonotonicNanos();
   int exit_code = 0;
@@ -212,6 +216,7 @@ int RunDemo(const DemoArgs& args) {
   std::printf("stopping...\n");
   stop_producer.store(true);
   producer.join();
+  (*monitoring)->Stop();
   Status st = (*pipeline)->Stop();
   PrintSummary(*metrics, config, 0);
   http->reset();      // the server reads the pipeline's statuses
@@ -252,6 +257,11 @@ int RunProduce(const ProduceArgs& args) {
   po.generator.unknown_type_fraction = args.unknown_types;
   po.generator.missing_field_fraction = args.missing_fields;
   po.generator.max_lateness_ms = static_cast<int64_t>(args.max_lateness_s * 1000);
+  if (!args.scenario.empty()) {
+    auto scenarios = ParseScenarios(args.scenario);
+    if (!scenarios.ok()) return Fail(scenarios.status());
+    po.generator.scenarios = std::move(*scenarios);
+  }
   po.generator.mean_lateness_ms =
       std::min<int64_t>(po.generator.mean_lateness_ms, po.generator.max_lateness_ms);
   auto stats = RunProducer(po, g_stop);
@@ -274,11 +284,11 @@ int RunPipeline(const RunArgs& args) {
     if (!s.ok()) return Fail(s.status());
     http = std::move(*s);
   }
-  std::shared_ptr<QueryListener> listener = metrics;
-  if (http) {
-    listener = std::make_shared<CompositeListener>(
-        std::vector<std::shared_ptr<QueryListener>>{metrics, http->listener()});
-  }
+  auto monitoring = monitor::Monitoring::FromPipelineConfig(*config);
+  if (!monitoring.ok()) return Fail(monitoring.status());
+  std::shared_ptr<QueryListener> listener = std::make_shared<CompositeListener>(
+      std::vector<std::shared_ptr<QueryListener>>{
+          metrics, http ? http->listener() : nullptr, (*monitoring)->listener()});
   auto pipeline = Pipeline::Create(*config, {args.available_now, listener});
   if (!pipeline.ok()) return Fail(pipeline.status());
   if (http) {
@@ -293,11 +303,13 @@ int RunPipeline(const RunArgs& args) {
     PrintSummary(*metrics, *config, 0);
     return st.ok() ? 0 : Fail(st);
   }
+  (*monitoring)->Start();
   (*pipeline)->Start();
   while (SleepUnlessStopped(5000)) {
     if (!(*pipeline)->FirstFailure().ok()) break;
     PrintSummary(*metrics, *config, 0);
   }
+  (*monitoring)->Stop();
   Status st = (*pipeline)->Stop();
   http.reset();
   return st.ok() ? 0 : Fail(st);

@@ -36,6 +36,7 @@ struct ProduceArgs {
   int users = 100000;
   double duplicates = 0, late = 0, malformed = 0, unknown_types = 0, missing_fields = 0;
   double max_lateness_s = 20 * 60;
+  std::string scenario;  // generator scenarios (ParseScenarios), e.g. "volume-drop@30s-60s"
 };
 
 struct RunArgs {

@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
                           "Stop after this many events (0: no limit)");
   produce_cmd->add_option("--seed", produce.seed, "Random seed");
   produce_cmd->add_option("--users", produce.users, "Distinct users")->check(CLI::PositiveNumber);
+  produce_cmd->add_option("--scenario", produce.scenario,
+                          "Scenarios, e.g. volume-drop@30s-60s,null-spike:country@10s-20s,"
+                          "new-field:coupon@40s,type-change:event_timestamp@50s");
   produce_cmd->add_option("--duplicates", produce.duplicates, "Fraction of duplicate deliveries")
       ->check(CLI::Range(0.0, 1.0));
   produce_cmd->add_option("--late", produce.late, "Fraction of late events")
