@@ -1,5 +1,5 @@
 import './style.css';
-import { ApiError, QueryInfo, SqlResult, connectStream, getJson, sql, tables } from './api';
+import { ApiError, QueryInfo, SqlResult, TableInfo, connectStream, getJson, sql, tables } from './api';
 import { Point, fmtNumber, table, timeChart } from './charts';
 
 // The saved examples of the SQL page: the two dashboard queries of the seed design.
@@ -66,8 +66,11 @@ async function overview(): Promise<void> {
       <div class="grid">${section('Active users per minute (distinct across event types)', 'c-users')}
       ${section('Events per minute by type (gold)', 'c-gold')}
       ${section('Live events per minute by type (silver)', 'c-silver')}
-      ${section('Event-type breakdown, last hour', 't-breakdown')}</div>`;
+      ${section('Event-type breakdown, last hour', 't-breakdown')}
+      ${section('Top pages (range)', 't-pages')}${section('Top pages per minute', 'c-pages')}</div>`;
   }
+  // Gold tables added by newer pipelines are used only when they exist.
+  const known = new Set((await getJson<TableInfo[]>('/api/tables').catch(() => [])).map((t) => t.name));
   const jobs: Promise<void>[] = [];
   const run = (id: string, q: string, draw: (r: SqlResult, host: HTMLElement) => void) => {
     const host = document.getElementById(id)!;
@@ -95,6 +98,19 @@ async function overview(): Promise<void> {
     (r, h) => { const p = pivot(r); timeChart(h, p.points, p.series); });
   run('t-breakdown', examples['Event-type breakdown, last hour'],
     (r, h) => table(h, r.columns.map((c) => c.name), r.rows));
+  const pages = 'catalog.streaming.gold_page_views_per_minute';
+  if (known.has(pages)) {
+    run('t-pages', `SELECT page_url, SUM(event_count) AS views, hll_merge_estimate(users_sketch) AS users FROM ${pages}
+      WHERE window_start >= ${since()} GROUP BY page_url ORDER BY views DESC LIMIT 10`,
+      (r, h) => table(h, r.columns.map((c) => c.name), r.rows));
+    run('c-pages', `WITH top AS (SELECT page_url FROM ${pages} WHERE window_start >= ${since()}
+        GROUP BY page_url ORDER BY SUM(event_count) DESC LIMIT 5)
+      SELECT window_start, page_url, SUM(event_count), bool_and(is_final) FROM ${pages}
+      WHERE window_start >= ${since()} AND page_url IN (SELECT page_url FROM top) GROUP BY 1, 2 ORDER BY 1`,
+      (r, h) => { const p = pivot(r); timeChart(h, p.points, p.series); });
+  } else {
+    for (const id of ['t-pages', 'c-pages']) document.getElementById(id)!.innerHTML = `<div class="empty">no ${pages} table in this pipeline</div>`;
+  }
   await Promise.all(jobs);
 }
 
