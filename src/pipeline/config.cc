@@ -192,6 +192,7 @@ std::string Resolve(const std::string& base, const std::string& p) {
 
 Status ReadLayer(TableReader& r, LayerConfig* layer) {
   STRATA_RETURN_IF_ERROR(r.String("table", &layer->table));
+  STRATA_RETURN_IF_ERROR(r.Bool("ignoreChanges", &layer->ignore_changes));
   STRATA_RETURN_IF_ERROR(r.String("path", &layer->path));
   STRATA_RETURN_IF_ERROR(r.String("checkpointLocation", &layer->checkpoint));
   std::string trigger;
@@ -372,6 +373,8 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
     TableReader r(SubTable(root, "bronze", &st), "bronze");
     STRATA_RETURN_IF_ERROR(st);
     STRATA_RETURN_IF_ERROR(ReadLayer(r, &c.bronze));
+    if (c.bronze.ignore_changes)
+      return InvalidArgument("bronze.ignoreChanges: bronze reads Kafka, not a Delta table");
     STRATA_RETURN_IF_ERROR(r.Finish());
   }
   {

@@ -32,6 +32,10 @@ struct LayerConfig {
   std::string checkpoint;  // checkpoint directory
   Trigger trigger;
   std::vector<std::string> partition_by;
+  // Silver and gold read the previous layer as a Delta stream: a commit that removes data
+  // (DELETE, UPDATE, overwrite) stops the query unless this is set, in which case its removes
+  // are ignored and its new files read.
+  bool ignore_changes = false;
 };
 
 // Watermark rules shared by silver and gold (operators/watermark.h): "min" lets the slowest

@@ -54,6 +54,8 @@ TEST(ConfigTest, ErrorsNameTheKey) {
       {"[broze]\n", "broze"},
       {"[gold]\nwindow = \"1 minute\"\nslide = \"7 seconds\"\n", "gold.slide"},
       {"[bronze]\ntable = \"bronze\"\n", "bronze.table"},
+      {"[bronze]\nignoreChanges = true\n", "bronze.ignoreChanges"},
+      {"[silver]\nignoreChanges = \"yes\"\n", "silver.ignoreChanges"},
       {"this is not toml", "<config>"},
       {"[silver]\nwatermarkPolicy = \"avg\"\n", "silver.watermarkPolicy"},
       {"[gold]\nidleTimeout = \"soon\"\n", "gold.idleTimeout"},

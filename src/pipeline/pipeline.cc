@@ -139,6 +139,7 @@ Status Pipeline::Build() {
     so.table_name = c.bronze.table;
     so.path = c.bronze.path;
     so.schema = BronzeSchema();
+    so.ignore_changes = c.silver.ignore_changes;
     SilverOptions sv;
     sv.watermark_delay_ms = c.silver.watermark_ms;
     sv.dedup_key = c.silver.dedup_key;
@@ -185,6 +186,7 @@ Status Pipeline::Build() {
     so.table_name = c.silver.table;
     so.path = c.silver.path;
     so.schema = SilverSchema();
+    so.ignore_changes = g->ignore_changes;
     QueryOptions qo;
     qo.name = ShortName(g->table);
     qo.checkpoint_dir = g->checkpoint;
