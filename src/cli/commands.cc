@@ -1,10 +1,12 @@
 #include "cli/commands.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -16,6 +18,7 @@
 #include "monitor/monitoring.h"
 #include "pipeline/catalog.h"
 #include "pipeline/config.h"
+#include "pipeline/enrichment.h"
 #include "pipeline/metrics.h"
 #include "pipeline/pipeline.h"
 #include "server/server.h"
@@ -139,7 +142,8 @@ int RunDemo(const DemoArgs& args) {
     auto c = ParsePipelineConfig(
         "[pipeline]\ndata_dir = \"" + args.data_dir +
             "\"\n[bronze]\ntrigger = \"1 second\"\n[silver]\ntrigger = \"1 second\"\n"
-            "[gold]\ntrigger = \"2 seconds\"\n",
+            // Update mode: provisional windows in gold within seconds, final ones later.
+            "[gold]\ntrigger = \"1 second\"\noutputMode = \"update\"\n",
         "<demo>");
     if (!c.ok()) return Fail(c.status());
     config = std::move(*c);
@@ -163,11 +167,23 @@ int RunDemo(const DemoArgs& args) {
   auto monitoring = monitor::Monitoring::FromPipelineConfig(config);
   if (!monitoring.ok()) return Fail(monitoring.status());
   auto pipeline = Pipeline::Create(
-      config, {false, std::make_shared<CompositeListener>(
-                          std::vector<std::shared_ptr<QueryListener>>{
-                              metrics, (*http)->listener(), (*monitoring)->listener()})});
+      config,
+      {false, std::make_shared<CompositeListener>(std::vector<std::shared_ptr<QueryListener>>{
+                  metrics, (*http)->listener(), (*monitoring)->listener()})});
   if (!pipeline.ok()) return Fail(pipeline.status());
   (*http)->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
+  // Dimension tables for silver's enrichment; the pages table gets a new version every minute,
+  // which silver picks up without a restart.
+  int dimension_revision = 0;
+  auto write_pages = [&] {
+    return OverwriteDimensionTable(config.silver.pages_path, config.silver.pages_table,
+                                   DemoPagesDimension(1000, dimension_revision));
+  };
+  if (Status st = OverwriteDimensionTable(config.silver.countries_path,
+                                          config.silver.countries_table, DemoCountriesDimension());
+      !st.ok())
+    return Fail(st);
+  if (Status st = write_pages(); !st.ok()) return Fail(st);
 
   std::printf("strata demo\n  Dashboard: http://%s/\n", (*http)->address().c_str());
   std::printf("  Kafka:   %s (embedded, cluster %s), topic %s, 12 partitions\n",
@@ -211,7 +227,12 @@ int RunDemo(const DemoArgs& args) {
       break;
     }
     PrintSummary(*metrics, config, args.rate);
-    if (args.duration_s > 0 && (MonotonicNanos() - started) / 1e9 >= args.duration_s) break;
+    double elapsed_s = (MonotonicNanos() - started) / 1e9;
+    if (elapsed_s >= 60.0 * (dimension_revision + 1)) {
+      ++dimension_revision;
+      if (Status st = write_pages(); !st.ok()) spdlog::warn("pages dimension: {}", st.ToString());
+    }
+    if (args.duration_s > 0 && elapsed_s >= args.duration_s) break;
   }
   std::printf("stopping...\n");
   stop_producer.store(true);
@@ -236,7 +257,40 @@ int RunKafka(const KafkaArgs& args) {
       "embedded Kafka: {} brokers, topic {} with {} partitions, cluster id {}; Ctrl-C "
       "to stop",
       args.brokers, args.topic, args.partitions, (*cluster)->cluster_id());
-  while (SleepUnlessStopped(1000)) {
+  // Commands on stdin, one per line, for fault tests: "down N" / "up N" take broker N
+  // (1-based) down or up.
+  bool stdin_open = true;
+  std::string pending;
+  while (!g_stop.load()) {
+    if (!stdin_open) {
+      SleepUnlessStopped(1000);
+      continue;
+    }
+    pollfd pfd{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&pfd, 1, 200) <= 0) continue;
+    char buf[256];
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n <= 0) {
+      stdin_open = false;
+      continue;
+    }
+    pending.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      std::string line = pending.substr(0, nl);
+      int broker = 0;
+      Status st;
+      if (std::sscanf(line.c_str(), "down %d", &broker) == 1) {
+        st = (*cluster)->SetBrokerDown(broker);
+      } else if (std::sscanf(line.c_str(), "up %d", &broker) == 1) {
+        st = (*cluster)->SetBrokerUp(broker);
+      } else if (!line.empty()) {
+        st = InvalidArgument("unknown command '" + line + "' (use: down N, up N)");
+      }
+      if (!st.ok())
+        spdlog::warn("{}", st.ToString());
+      else if (broker > 0)
+        spdlog::info("broker {}: {}", broker, line.substr(0, line.find(' ')));
+    }
   }
   (*cluster)->Stop();
   return 0;
@@ -286,8 +340,8 @@ int RunPipeline(const RunArgs& args) {
   }
   auto monitoring = monitor::Monitoring::FromPipelineConfig(*config);
   if (!monitoring.ok()) return Fail(monitoring.status());
-  std::shared_ptr<QueryListener> listener = std::make_shared<CompositeListener>(
-      std::vector<std::shared_ptr<QueryListener>>{
+  std::shared_ptr<QueryListener> listener =
+      std::make_shared<CompositeListener>(std::vector<std::shared_ptr<QueryListener>>{
           metrics, http ? http->listener() : nullptr, (*monitoring)->listener()});
   auto pipeline = Pipeline::Create(*config, {args.available_now, listener});
   if (!pipeline.ok()) return Fail(pipeline.status());

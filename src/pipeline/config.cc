@@ -312,7 +312,6 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
                                            const std::string& source_name) {
   STRATA_ASSIGN_OR_RETURN(const toml::table root, ParseToml(toml_text, source_name));
   PipelineConfig c;
-  c.source_file = source_name;
   c.bronze.table = "catalog.streaming.bronze_clickstream";
   c.bronze.trigger.interval_ms = 10'000;
   c.bronze.partition_by = {"event_date"};
@@ -484,7 +483,9 @@ Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {
   auto text = ReadFile(path);
   if (!text.ok())
     return InvalidArgument("cannot read config " + path + ": " + text.status().message());
-  return ParsePipelineConfig(*text, path);
+  STRATA_ASSIGN_OR_RETURN(PipelineConfig c, ParsePipelineConfig(*text, path));
+  c.source_file = path;
+  return c;
 }
 
 PipelineConfig DefaultPipelineConfig() {

@@ -91,7 +91,7 @@ struct ServerConfig {
 struct PipelineConfig {
   std::string name = "clickstream";
   std::string data_dir = "./strata-data";
-  std::string source_file;  // where it was loaded from, for messages
+  std::string source_file;  // the file it was loaded from; empty when parsed from text
   SourceConfig source;
   LayerConfig bronze;
   SilverConfig silver;
