@@ -56,5 +56,5 @@ if [ -f web/package.json ] && [ "${STRATA_SKIP_WEB:-0}" != 1 ]; then
   (cd web && npm run --silent build)
 fi
 
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${STRATA_BUILD_TYPE:-Release}" "$@" >/dev/null
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${STRATA_BUILD_TYPE:-Release}" -DSTRATA_MODULES= "$@" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
