@@ -123,6 +123,7 @@ Status ParseRule(const toml::table& t, const std::string& prefix, RuleConfig* r)
   STRATA_RETURN_IF_ERROR(k.Num("fraction", &r->fraction));
   STRATA_RETURN_IF_ERROR(k.Num("maxRate", &r->max_rate));
   STRATA_RETURN_IF_ERROR(k.Num("maxDistance", &r->max_distance));
+  STRATA_RETURN_IF_ERROR(k.Int("intervals", &r->intervals, 1));
   STRATA_RETURN_IF_ERROR(k.Strings("columns", &r->columns));
   return k.Finish();
 }
@@ -153,6 +154,9 @@ Result<MonitoringConfig> ParseMonitoringConfig(const std::string& toml_text,
   if (mon && !mon->is_table()) return InvalidArgument("monitoring: expected a table");
   Keys m(mon ? mon->as_table() : nullptr, "monitoring");
   STRATA_RETURN_IF_ERROR(m.Str("progressLog", &c.progress_log));
+  STRATA_RETURN_IF_ERROR(m.Bool("progressTable", &c.progress_table));
+  STRATA_RETURN_IF_ERROR(
+      m.Duration("progressTableCommitInterval", &c.progress_table_commit_interval_ms));
   STRATA_RETURN_IF_ERROR(m.Duration("evaluationInterval", &c.evaluation_interval_ms));
   STRATA_RETURN_IF_ERROR(m.Duration("qualityInterval", &c.quality_interval_ms));
   STRATA_RETURN_IF_ERROR(m.Int("baselineMinIntervals", &c.baseline_min_intervals, 1));

@@ -26,12 +26,15 @@ struct RuleConfig {
   double fraction = 0.5;               // volume: relative drop/spike; null_rate: absolute rise
   double max_rate = 0.05;              // parse_failures: failed / total records
   double max_distance = 0.2;           // event_type_mix: total variation distance
-  std::vector<std::string> columns;    // null_rate: fields watched ([] = every known field)
+  int intervals = 2;  // volume, event_type_mix: consecutive anomalous intervals before firing
+  std::vector<std::string> columns;  // null_rate: fields watched ([] = every known field)
 };
 
 // The [monitoring] and [alerts] sections of the pipeline TOML.
 struct MonitoringConfig {
-  std::string progress_log;                // JSON-lines file of listener events ("" = off)
+  std::string progress_log;     // JSON-lines file of listener events ("" = off)
+  bool progress_table = false;  // a Delta table <catalog>.<schema>.<pipeline>_progress
+  int64_t progress_table_commit_interval_ms = 10'000;
   int64_t evaluation_interval_ms = 5'000;  // timer of the rules
   int64_t quality_interval_ms = 10'000;    // data-quality interval (one observation)
   int baseline_min_intervals = 6;          // observations before volume/null/mix rules judge

@@ -34,6 +34,15 @@ Result<std::unique_ptr<Monitoring>> Monitoring::Create(const PipelineConfig& pip
     STRATA_ASSIGN_OR_RETURN(m->progress_log_, ProgressLog::Open(c.progress_log));
     listeners.push_back(m->progress_log_);
   }
+  if (c.progress_table) {
+    const std::string& bronze = pipeline.bronze.table;
+    m->progress_table_name_ = bronze.substr(0, bronze.rfind('.') + 1) + pipeline.name + "_progress";
+    m->progress_table_path_ = TablePathFor(pipeline.data_dir, m->progress_table_name_);
+    STRATA_ASSIGN_OR_RETURN(m->progress_table_,
+                            ProgressTable::Open(m->progress_table_path_, m->progress_table_name_,
+                                                c.progress_table_commit_interval_ms));
+    listeners.push_back(m->progress_table_);
+  }
   std::map<std::string, std::pair<int64_t, int64_t>> gold_windows;
   for (const GoldConfig* g : pipeline.EnabledGoldTables())
     gold_windows[ShortName(g->table)] = {g->window_ms, g->slide_ms};
@@ -69,6 +78,7 @@ void Monitoring::Start() {
 void Monitoring::Stop() {
   if (health_) health_->Stop();
   if (tap_) tap_->Stop();
+  if (progress_table_) progress_table_->Stop();
   if (webhooks_) webhooks_->Stop();
 }
 

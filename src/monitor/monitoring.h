@@ -7,6 +7,7 @@
 #include "monitor/alerts.h"
 #include "monitor/config.h"
 #include "monitor/health.h"
+#include "monitor/progress_table.h"
 #include "monitor/quality.h"
 #include "pipeline/config.h"
 #include "stream/progress.h"
@@ -39,14 +40,19 @@ class Monitoring {
   std::string AlertsJson() const;
   std::vector<Freshness> FreshnessSnapshot() const;
   const MonitoringConfig& config() const { return config_; }
+  // The progress table's catalog name and directory ("" when off).
+  const std::string& progress_table_name() const { return progress_table_name_; }
+  const std::string& progress_table_path() const { return progress_table_path_; }
 
  private:
   explicit Monitoring(MonitoringConfig config) : config_(std::move(config)) {}
 
   MonitoringConfig config_;
+  std::string progress_table_name_, progress_table_path_;
   std::unique_ptr<WebhookSender> webhooks_;
   std::unique_ptr<AlertManager> alerts_;
   std::shared_ptr<ProgressLog> progress_log_;
+  std::shared_ptr<ProgressTable> progress_table_;
   std::shared_ptr<HealthMonitor> health_;
   std::shared_ptr<QualityMonitor> quality_;
   std::shared_ptr<KafkaQualityTap> tap_;

@@ -215,8 +215,10 @@ void QualityMonitor::Judge(QualityInterval& iv) {
       if (b->values.size() < min_intervals_) continue;
       const double mean = b->Mean(), sd = b->StdDev();
       const double dev = static_cast<double>(iv.records) - mean;
+      int& run = anomalous_runs_[r.name];
       if (std::abs(dev) > r.stddevs * sd && std::abs(dev) > r.fraction * mean) {
         learn_volume = false;
+        if (++run < r.intervals) continue;
         char msg[200];
         std::snprintf(msg, sizeof msg, "volume %s: %lld records in %lld s against %.0f +- %.0f",
                       dev < 0 ? "drop" : "spike", static_cast<long long>(iv.records),
@@ -226,6 +228,7 @@ void QualityMonitor::Judge(QualityInterval& iv) {
         d.Key("baseline_stddev").Double(sd).Key("interval_start_ms").Int(iv.start_ms).EndObject();
         alerts_->Raise(r.name, r.type, r.severity, "volume", msg, d.str());
       } else {
+        run = 0;
         alerts_->Resolve(r.name, "volume");
       }
     } else if (r.type == "null_rate") {
@@ -280,8 +283,17 @@ void QualityMonitor::Judge(QualityInterval& iv) {
         tvd += std::abs(p - q);
       }
       tvd /= 2;
-      if (tvd > r.max_distance) {
+      // The distance sampling alone gives at this interval's size (mean absolute deviation of
+      // binomial shares, sqrt(2 / pi) * sd each).
+      double noise = 0;
+      for (const auto& [t, unused] : all) {
+        const double q = base[t] / base_total;
+        noise += 0.5 * 0.8 * std::sqrt(q * (1 - q) / cur_total);
+      }
+      int& run = anomalous_runs_[r.name];
+      if (tvd > r.max_distance + 2 * noise) {
         learn_mix = false;
+        if (++run < r.intervals) continue;
         char msg[160];
         std::snprintf(msg, sizeof msg, "event_type mix shifted: distance %.2f > %.2f", tvd,
                       r.max_distance);
@@ -291,6 +303,7 @@ void QualityMonitor::Judge(QualityInterval& iv) {
         d.EndObject().EndObject();
         alerts_->Raise(r.name, r.type, r.severity, "event_type", msg, d.str());
       } else {
+        run = 0;
         alerts_->Resolve(r.name, "event_type");
       }
     } else if (r.type == "parse_failures") {

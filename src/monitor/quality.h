@@ -89,6 +89,7 @@ class QualityMonitor {
   std::deque<std::map<std::string, int64_t>> mix_history_;
   std::map<std::string, std::vector<std::string>> drift_samples_kept_;  // active drift subjects
   std::deque<QualityInterval> history_;
+  std::map<std::string, int> anomalous_runs_;  // rule name -> consecutive anomalous intervals
 };
 
 // Feeds a QualityMonitor from Kafka: a listener on the bronze query that, for each progress

@@ -12,8 +12,13 @@
 #include <thread>
 
 #include "core/time_util.h"
+#include "lake/delta/partition_values.h"
+#include "lake/delta/snapshot.h"
+#include "lake/delta/table.h"
+#include "lake/parquet/parquet_reader.h"
 #include "monitor/config.h"
 #include "monitor/health.h"
+#include "monitor/progress_table.h"
 
 namespace strata::monitor {
 namespace {
@@ -105,6 +110,9 @@ TEST(WebhookTest, RetriesWithBackoffUntilTheReceiverAccepts) {
   alerts.Raise("stopped", "query_stopped", "critical", "silver", "query silver stopped");
   ASSERT_TRUE(rx.WaitFor(1));
   EXPECT_EQ(rx.attempts(), 4);
+  // The receiver stored the body before answering: wait for the sender to see the answer.
+  for (int i = 0; i < 2000 && (*sender)->stats().delivered == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto stats = (*sender)->stats();
   EXPECT_EQ(stats.delivered, 1u);
   EXPECT_EQ(stats.attempts, 4u);
@@ -267,6 +275,40 @@ TEST(ProgressLogTest, WritesOneJsonLinePerEvent) {
   EXPECT_NE(lines[3].find("\"status\":\"ok\""), std::string::npos);
   std::filesystem::remove_all(dir);
   EXPECT_FALSE(ProgressLog::Open("/nonexistent-dir/x/p.jsonl").ok());
+}
+
+TEST(ProgressTableTest, CommitsBufferedProgressAsDeltaRows) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("strata_progress_table_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string path = (dir / "clickstream_progress").string();
+  {
+    // A long interval: only Flush() and Stop() commit.
+    auto t = ProgressTable::Open(path, "catalog.streaming.clickstream_progress", 3'600'000);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    for (int i = 0; i < 5; ++i) {
+      QueryProgress p = Progress("bronze", 10 + i, 1, 1, i);
+      p.batch_id = i;
+      p.timestamp_ms = 1'790'000'000'000 + i;
+      p.latency_p50_ms = i == 0 ? -1 : 100;
+      (*t)->OnQueryProgress(p);
+    }
+    ASSERT_TRUE((*t)->Flush().ok());
+    ASSERT_TRUE((*t)->Flush().ok());  // nothing buffered: no commit
+    (*t)->OnQueryProgress(Progress("silver", 3, 1, 1, 0));
+  }  // Stop commits the last row
+  auto table = delta::DeltaTable::Open(path);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto snap = (*table)->LatestSnapshot();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ((*snap)->version(), 2);  // create, flush, stop
+  std::vector<std::string> files;
+  for (const auto& f : (*snap)->files()) files.push_back(path + "/" + delta::UrlDecode(f.path));
+  ASSERT_EQ(files.size(), 2u);
+  auto rows = ReadParquetFiles(files, ProgressTable::TableSchema());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->num_rows(), 6u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "core/time_util.h"
 #include "event/generator.h"
 #include "kafka/embedded_cluster.h"
+#include "lake/delta/snapshot.h"
+#include "lake/delta/table.h"
 #include "monitor/monitoring.h"
 #include "pipeline/pipeline.h"
 
@@ -26,6 +28,8 @@ const char* kMonitoringToml = R"(
 qualityInterval = "1 second"
 evaluationInterval = "500 ms"
 baselineMinIntervals = 6
+progressTable = true
+progressTableCommitInterval = "2 seconds"
 
 [[alerts.rules]]
 type = "volume"
@@ -154,6 +158,13 @@ TEST_F(MonitoringE2ETest, NormalTrafficRaisesNoAlert) {
   int64_t start = 0;
   auto alerts = RunWith("", 45, &start);
   EXPECT_TRUE(alerts.empty()) << Describe(alerts, start);
+  // The progress rows went to <catalog>.<schema>.<pipeline>_progress, a commit every 2 s.
+  auto table = delta::DeltaTable::Open(dir_ + "/catalog/streaming/clickstream_progress");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto snap = (*table)->LatestSnapshot();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_GE((*snap)->files().size(), 10u);
+  EXPECT_LT((*snap)->files().size(), 40u) << "commits are batched, not one per progress event";
 }
 
 TEST_F(MonitoringE2ETest, EachScenarioFiresItsAlertAndResolves) {

@@ -143,16 +143,21 @@ TEST(QualityMonitorTest, ParseFailuresAndMixShift) {
     m.CloseIntervals(t + (s + 1) * 1000);
   }
   EXPECT_TRUE(alerts.Active().empty());
-  // A second of garbage and only purchases.
-  for (int i = 0; i < 400; ++i) {
+  // Two seconds of garbage and only purchases (the mix rule wants 2 anomalous intervals).
+  for (int i = 0; i < 800; ++i) {
+    if (i == 400) {
+      m.CloseIntervals(t + 21'000);
+      EXPECT_TRUE(alerts.IsActive("parse_failures", "parse"));
+      EXPECT_FALSE(alerts.IsActive("event_type_mix", "event_type"));
+    }
     m.Observe(
         i % 4 == 0
             ? std::string_view("{oops")
             : std::string_view(
                   R"({"event_id":"e","user_id":"u","session_id":"s","event_type":"purchase","page_url":"/","referrer":null,"device_type":"web","country":"US","event_timestamp":1,"properties":{}})"),
-        t + 20'000 + i);
+        t + 20'000 + (i / 400) * 1000 + i % 400);
   }
-  m.CloseIntervals(t + 21'000);
+  m.CloseIntervals(t + 22'000);
   EXPECT_TRUE(alerts.IsActive("parse_failures", "parse"));
   EXPECT_TRUE(alerts.IsActive("event_type_mix", "event_type"));
 }
