@@ -201,7 +201,7 @@ void HealthMonitor::OnQueryTerminated(const std::string&, const std::string& nam
       d.BeginObject().Key("error").String(status.ToString()).EndObject();
       alerts_->Raise(r.name, r.type, r.severity, name,
                      "query " + name + " failed: " + status.ToString(), d.str());
-    } else if (r.type == "query_stopped") {
+    } else if (r.type == "query_stopped" && thread_.joinable()) {
       alerts_->Raise(r.name, r.type, r.severity, name,
                      "query " + name + (status.ok() ? " stopped" : " terminated with an error"));
     }

@@ -72,7 +72,8 @@ class HealthMonitor : public QueryListener {
   ~HealthMonitor() override;
 
   // Starts / stops the timer thread evaluating the rules every evaluation_interval_ms. After
-  // Stop(), events are ignored (a shutdown is not reported as a stopped query).
+  // Stop(), events are ignored (a shutdown is not reported as a stopped query); before Start(),
+  // a query ending normally is not reported either (e.g. an available-now run finishing).
   void Start();
   void Stop();
 

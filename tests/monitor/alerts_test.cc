@@ -251,6 +251,25 @@ TEST(HealthMonitorTest, RulesFireAndResolve) {
   EXPECT_FALSE(alerts.IsActive("failed", "gold"));
 }
 
+TEST(HealthMonitorTest, StoppedQueriesOnlyWhileMonitoring) {
+  MonitoringConfig c;
+  c.rules = {RuleConfig{.name = "stopped", .type = "query_stopped"}};
+  AlertManager alerts;
+  HealthMonitor h(c, &alerts);
+  h.OnQueryStarted("id", "r", "silver");
+  h.OnQueryTerminated("id", "silver", Status::OK());  // e.g. available-now done: not started
+  EXPECT_FALSE(alerts.IsActive("stopped", "silver"));
+  h.Start();
+  h.OnQueryStarted("id", "r", "silver");
+  h.OnQueryTerminated("id", "silver", Status::OK());
+  EXPECT_TRUE(alerts.IsActive("stopped", "silver"));
+  h.OnQueryStarted("id", "r2", "silver");
+  EXPECT_FALSE(alerts.IsActive("stopped", "silver"));
+  h.Stop();
+  h.OnQueryTerminated("id", "silver", Status::OK());  // shutdown: ignored
+  EXPECT_FALSE(alerts.IsActive("stopped", "silver"));
+}
+
 TEST(ProgressLogTest, WritesOneJsonLinePerEvent) {
   auto dir = std::filesystem::temp_directory_path() /
              ("strata_progress_log_" + std::to_string(::getpid()));
