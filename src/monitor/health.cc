@@ -129,9 +129,28 @@ void HealthMonitor::OnQueryStarted(const std::string& id, const std::string& run
       alerts_->Resolve(r.name, name);
 }
 
+void HealthMonitor::OnBatchRetry(const std::string&, const std::string& name, int64_t batch_id,
+                                 int attempt, const Status& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return;
+  for (const RuleConfig& r : rules_) {
+    if (r.type != "batch_failed" || !Applies(r, name)) continue;
+    JsonWriter d;
+    d.BeginObject().Key("batchId").Int(batch_id).Key("attempt").Int(attempt);
+    d.Key("error").String(error.ToString()).EndObject();
+    alerts_->Raise(r.name, r.type, r.severity, name,
+                   "query " + name + ": batch " + std::to_string(batch_id) +
+                       " failed and is retried (attempt " + std::to_string(attempt) +
+                       "): " + error.ToString(),
+                   d.str());
+  }
+}
+
 void HealthMonitor::OnQueryProgress(const QueryProgress& p) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopped_) return;
+  for (const RuleConfig& r : rules_)
+    if (r.type == "batch_failed" && Applies(r, p.name)) alerts_->Resolve(r.name, p.name);
   const int64_t now = NowMillis();
   QueryHealth& h = queries_[p.name];
   if (!h.running) {

@@ -81,6 +81,9 @@ class HealthMonitor : public QueryListener {
                       const std::string& name) override;
   void OnQueryProgress(const QueryProgress& progress) override;
   void OnQueryIdle(const std::string& id, const std::string& name, int64_t now_ms) override;
+  // A retried batch raises the batch_failed alert; the next successful batch resolves it.
+  void OnBatchRetry(const std::string& id, const std::string& name, int64_t batch_id, int attempt,
+                    const Status& error) override;
   void OnQueryTerminated(const std::string& id, const std::string& name,
                          const Status& status) override;
 

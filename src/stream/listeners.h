@@ -30,6 +30,11 @@ class CompositeListener : public QueryListener {
     for (const auto& l : listeners_)
       if (l) l->OnQueryIdle(id, name, now_ms);
   }
+  void OnBatchRetry(const std::string& id, const std::string& name, int64_t batch_id, int attempt,
+                    const Status& error) override {
+    for (const auto& l : listeners_)
+      if (l) l->OnBatchRetry(id, name, batch_id, attempt, error);
+  }
   void OnQueryTerminated(const std::string& id, const std::string& name,
                          const Status& status) override {
     for (const auto& l : listeners_)

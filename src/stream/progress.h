@@ -60,6 +60,9 @@ class QueryListener {
                               const std::string& name) {}
   virtual void OnQueryProgress(const QueryProgress& progress) {}
   virtual void OnQueryIdle(const std::string& id, const std::string& name, int64_t now_ms) {}
+  // A batch failed with a retryable error and is about to run again (attempt 1, 2, ...).
+  virtual void OnBatchRetry(const std::string& id, const std::string& name, int64_t batch_id,
+                            int attempt, const Status& error) {}
   virtual void OnQueryTerminated(const std::string& id, const std::string& name,
                                  const Status& status) {}
 };

@@ -211,6 +211,8 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
     int64_t backoff = std::min<int64_t>(10'000, options_.retry_backoff_ms << std::min(attempt, 6));
     spdlog::warn("{}: batch {} failed ({}), retry {} in {} ms", options_.name, plan.batch_id,
                  st.ToString(), attempt + 1, backoff);
+    if (listener_)
+      listener_->OnBatchRetry(query_id_, options_.name, plan.batch_id, attempt + 1, st);
     STRATA_RETURN_IF_ERROR(ResetProcessorToCommitted());
     if (!SleepUnlessStopped(backoff)) break;
   }

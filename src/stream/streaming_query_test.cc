@@ -163,7 +163,7 @@ class StreamingQueryTest : public ::testing::Test {
     std::vector<std::unique_ptr<MicroBatchSink>> sinks;
     sinks.push_back(std::make_unique<MemorySink>(&table_));
     StreamingQuery q(o, std::make_unique<CountingSource>(&available_), std::move(proc),
-                     std::move(sinks));
+                     std::move(sinks), listener_);
     Status st = q.Run();
     if (sum) *sum = p->sum_;
     fulls_ += p->fulls_;
@@ -176,6 +176,16 @@ class StreamingQueryTest : public ::testing::Test {
   MemoryTable table_;
   int fulls_ = 0;
   int deltas_ = 0;
+  int retries_ = 0;
+  struct RetryCounter : QueryListener {
+    int* n;
+    explicit RetryCounter(int* count) : n(count) {}
+    void OnBatchRetry(const std::string&, const std::string&, int64_t, int,
+                      const Status&) override {
+      ++*n;
+    }
+  };
+  std::shared_ptr<QueryListener> listener_ = std::make_shared<RetryCounter>(&retries_);
 };
 
 int64_t SumTo(int64_t n) {
@@ -219,6 +229,7 @@ TEST_F(StreamingQueryTest, TransientSinkFailureIsRetriedFromCommittedState) {
   table_.fail_before_commit = 2;
   int64_t sum = 0;
   ASSERT_TRUE(RunOnce(4, &sum).ok());
+  EXPECT_EQ(retries_, 2);  // each retry was reported to the listener
   EXPECT_EQ(table_.rows.size(), 10u);
   EXPECT_EQ(sum, SumTo(10));  // retried batches did not add twice to the state
 }

@@ -249,6 +249,12 @@ TEST(HealthMonitorTest, RulesFireAndResolve) {
   EXPECT_TRUE(alerts.IsActive("failed", "gold"));
   h.OnQueryStarted("id-gold", "r2", "gold");
   EXPECT_FALSE(alerts.IsActive("failed", "gold"));
+
+  // A retried batch raises it too; the next batch that succeeds resolves it.
+  h.OnBatchRetry("id-bronze", "bronze", 7, 1, IOError("disk full"));
+  EXPECT_TRUE(alerts.IsActive("failed", "bronze"));
+  h.OnQueryProgress(Progress("bronze", 100, 1000, 1000, 0));
+  EXPECT_FALSE(alerts.IsActive("failed", "bronze"));
 }
 
 TEST(HealthMonitorTest, StoppedQueriesOnlyWhileMonitoring) {
