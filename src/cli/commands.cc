@@ -172,6 +172,7 @@ int RunDemo(const DemoArgs& args) {
                   metrics, (*http)->listener(), (*monitoring)->listener()})});
   if (!pipeline.ok()) return Fail(pipeline.status());
   (*http)->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
+  (*http)->SetAlertsProvider([m = monitoring->get()] { return m->AlertsJson(); });
   // Dimension tables for silver's enrichment; the pages table gets a new version every minute,
   // which silver picks up without a restart.
   int dimension_revision = 0;
@@ -347,6 +348,8 @@ int RunPipeline(const RunArgs& args) {
   if (!pipeline.ok()) return Fail(pipeline.status());
   if (http) {
     http->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
+    // The server is reset before the monitoring goes (end of this function).
+    http->SetAlertsProvider([m = monitoring->get()] { return m->AlertsJson(); });
     spdlog::info("dashboard and API on http://{}/", http->address());
   }
   std::string kafka;

@@ -142,7 +142,8 @@ struct Server::Shared {
   std::atomic<int64_t> sql_requests{0};
   std::atomic<int64_t> sql_errors{0};
   std::mutex mu;
-  QueriesProvider queries;  // guarded by mu
+  QueriesProvider queries;              // guarded by mu
+  std::function<std::string()> alerts;  // guarded by mu
 };
 
 // Query events -> running totals and SSE events. Cheap and non-blocking (see EventHub).
@@ -203,6 +204,11 @@ std::shared_ptr<QueryListener> Server::listener() const {
 void Server::SetQueriesProvider(QueriesProvider provider) {
   std::lock_guard<std::mutex> lock(shared_->mu);
   shared_->queries = std::move(provider);
+}
+
+void Server::SetAlertsProvider(std::function<std::string()> provider) {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  shared_->alerts = std::move(provider);
 }
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
@@ -311,6 +317,16 @@ void Server::Routes() {
     res.set_header("Cache-Control", "no-store");
     res.set_content(QueriesJson(provider ? provider() : std::vector<QueryStatusView>{}, recent),
                     kJson);
+  });
+
+  s.Get("/api/alerts", [shared](const httplib::Request&, httplib::Response& res) {
+    std::function<std::string()> provider;
+    {
+      std::lock_guard<std::mutex> lock(shared->mu);
+      provider = shared->alerts;
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(provider ? provider() : std::string(R"({"active":[],"recent":[]})"), kJson);
   });
 
   SqlService* sql = sql_.get();

@@ -68,6 +68,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   void SetQueriesProvider(QueriesProvider provider);
+  // GET /api/alerts answers with this JSON ({"active":[..],"recent":[..]}, see
+  // monitor::Monitoring::AlertsJson); without a provider, both lists are empty.
+  void SetAlertsProvider(std::function<std::string()> provider);
   std::shared_ptr<QueryListener> listener() const;
 
   // The bound address, "127.0.0.1:41234", and its port.

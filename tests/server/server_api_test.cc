@@ -189,6 +189,19 @@ TEST_F(ServerApiTest, QueriesListsEveryQueryWithProgress) {
               names.count("gold_events_per_minute"));
 }
 
+TEST_F(ServerApiTest, AlertsComeFromTheProvider) {
+  auto empty = Client().Get("/api/alerts");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 200);
+  EXPECT_EQ(empty->body, R"({"active":[],"recent":[]})");
+  server_->SetAlertsProvider(
+      [] { return std::string(R"({"active":[{"rule":"lag"}],"recent":[]})"); });
+  auto some = Client().Get("/api/alerts");
+  ASSERT_TRUE(some);
+  EXPECT_EQ(some->body, R"({"active":[{"rule":"lag"}],"recent":[]})");
+  server_->SetAlertsProvider(nullptr);
+}
+
 TEST_F(ServerApiTest, SqlResultsEqualADirectQuery) {
   const std::vector<std::string> queries = {
       "SELECT count(*) AS n FROM " + kBronze,
