@@ -41,6 +41,13 @@ class DecodingSink : public RecordSink {
 
 }  // namespace
 
+std::string KafkaClusterIdentity(const std::string& cluster_id, const std::string& bootstrap) {
+  // A real cluster's id is a UUID; the mock's repeats across processes (deterministically so
+  // under ASan, whose heap layout does not vary).
+  if (cluster_id.rfind("mockCluster", 0) == 0) return cluster_id + "@" + bootstrap;
+  return cluster_id;
+}
+
 KafkaSource::KafkaSource(KafkaSourceOptions options, std::unique_ptr<RecordDecoder> decoder)
     : options_(std::move(options)), decoder_(std::move(decoder)) {}
 KafkaSource::~KafkaSource() = default;
@@ -64,7 +71,7 @@ Status KafkaSource::Open() {
   props.erase("bootstrap.servers");
   STRATA_ASSIGN_OR_RETURN(reader_, KafkaReader::Create(bootstrap_, props));
   STRATA_ASSIGN_OR_RETURN(TopicInfo info, reader_->Describe(options_.topic, kMetadataTimeout));
-  cluster_id_ = info.cluster_id;
+  cluster_id_ = KafkaClusterIdentity(info.cluster_id, bootstrap_);
   partitions_ = info.partitions;
   return RefreshWatermarks();
 }
@@ -176,6 +183,18 @@ Result<std::string> KafkaSource::Reconcile(const std::string& offset) {
   // Partitions added to the topic since the checkpoint start at their beginning.
   for (int32_t p : partitions_)
     if (!o.next.count(p)) o.next[p] = watermarks_[p].first;
+  if (options_.on_cluster_change == "reset") {
+    // Offsets beyond the end of every partition's log: the topic (or cluster) was recreated.
+    bool all_beyond = !o.next.empty();
+    for (const auto& [p, next] : o.next) all_beyond = all_beyond && next > watermarks_[p].second;
+    if (all_beyond) {
+      spdlog::warn(
+          "the checkpoint's offsets of {} lie beyond the end of every partition: the "
+          "topic or cluster was recreated; starting again from startingOffsets = {}",
+          options_.topic, options_.starting_offsets);
+      return InitialOffset();
+    }
+  }
   STRATA_RETURN_IF_ERROR(CheckDataLoss(o));
   return Format(o);
 }

@@ -25,6 +25,11 @@ class RecordDecoder {
   virtual RecordBatch Finish() = 0;
 };
 
+// The identity of a Kafka cluster as the source records it in offsets and txn app ids: the
+// cluster id, plus the bootstrap servers for librdkafka's mock cluster, whose id is derived from
+// a heap address and can repeat in another process (its ephemeral ports cannot).
+std::string KafkaClusterIdentity(const std::string& cluster_id, const std::string& bootstrap);
+
 struct KafkaSourceOptions {
   std::string topic;
   std::map<std::string, std::string> kafka;  // librdkafka properties incl. bootstrap.servers

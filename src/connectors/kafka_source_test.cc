@@ -111,7 +111,7 @@ TEST_F(KafkaSourceTest, ReadLimitSpreadsOverPartitionsAndRangesAreExact) {
 
 TEST_F(KafkaSourceTest, OffsetsBeyondTheLogAreDataLossUnlessSkipping) {
   auto strict = Source("earliest");
-  std::string cluster = cluster_->cluster_id();
+  std::string cluster = KafkaClusterIdentity(cluster_->cluster_id(), cluster_->bootstrap_servers());
   std::string bogus =
       R"({"cluster":")" + cluster + R"(","topic":"t","offsets":{"0":500,"1":0,"2":0}})";
   auto st = strict->Reconcile(bogus);
@@ -122,6 +122,19 @@ TEST_F(KafkaSourceTest, OffsetsBeyondTheLogAreDataLossUnlessSkipping) {
   auto fixed = lenient->Reconcile(bogus);
   ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
   EXPECT_NE(fixed->find(R"("0":10)"), std::string::npos) << *fixed;
+}
+
+TEST_F(KafkaSourceTest, OffsetsBeyondEveryLogEndMeanARecreatedClusterWhenResetting) {
+  std::string same_id =
+      R"({"cluster":")" +
+      KafkaClusterIdentity(cluster_->cluster_id(), cluster_->bootstrap_servers()) +
+      R"(","topic":"t","offsets":{"0":900,"1":900,"2":900}})";
+  auto reset = Source("earliest", true, "reset");
+  auto r = reset->Reconcile(same_id);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, reset->InitialOffset().value());
+  auto strict = Source("earliest");
+  EXPECT_EQ(strict->Reconcile(same_id).status().code(), StatusCode::kDataLoss);
 }
 
 TEST_F(KafkaSourceTest, OffsetsOfAnotherClusterAreRefusedOrReset) {

@@ -85,8 +85,14 @@ test('dashboard against strata demo', { timeout: 300000 }, async () => {
     const pageSql = await kpi.getAttribute('data-sql');
     assert.ok(pageSql && pageSql.includes(silver), pageSql);
     const before = await sqlScalar(url, pageSql);
-    const updatedBefore = Number(await page.locator('#page').getAttribute('data-updated'));
-    await page.waitForFunction((u) => Number(document.getElementById('page').dataset.updated) > u, updatedBefore, { timeout: 60000 });
+    // A refresh already running when `before` was taken may have queried earlier: wait for two
+    // completed refreshes, so that the second one started after `before`.
+    const refreshed = async () => {
+      const u = Number(await page.locator('#page').getAttribute('data-updated'));
+      await page.waitForFunction((x) => Number(document.getElementById('page').dataset.updated) > x, u, { timeout: 60000 });
+    };
+    await refreshed();
+    await refreshed();
     const shown = Number(await kpi.getAttribute('data-value'));
     const after = await sqlScalar(url, pageSql);
     assert.ok(before > 0, 'silver has rows');
