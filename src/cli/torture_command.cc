@@ -169,7 +169,8 @@ int RunTorture(const TortureArgs& args) {
       << "[silver]\ntrigger = \"200 ms\"\nwatermark = \"1 minute\"\n"
       << "maxFilesPerTrigger = 5\n"
       << "[gold]\ntrigger = \"300 ms\"\nwatermark = \"5 seconds\"\n"
-      << "window = \"5 seconds\"\nmaxFilesPerTrigger = 5\n";
+      << "window = \"5 seconds\"\nmaxFilesPerTrigger = 5\n"
+      << "[server]\nlisten = \"127.0.0.1:0\"\n";  // any free port: tests run side by side
   auto config = LoadPipelineConfig(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "strata: error: %s\n", config.status().ToString().c_str());
