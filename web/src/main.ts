@@ -100,7 +100,7 @@ async function overview(): Promise<void> {
     (r, h) => table(h, r.columns.map((c) => c.name), r.rows));
   const pages = 'catalog.streaming.gold_page_views_per_minute';
   if (known.has(pages)) {
-    run('t-pages', `SELECT page_url, SUM(event_count) AS views, hll_merge_estimate(users_sketch) AS users FROM ${pages}
+    run('t-pages', `SELECT page_url, SUM(event_count) AS views, CAST(round(hll_merge_estimate(users_sketch)) AS BIGINT) AS users FROM ${pages}
       WHERE window_start >= ${since()} GROUP BY page_url ORDER BY views DESC LIMIT 10`,
       (r, h) => table(h, r.columns.map((c) => c.name), r.rows));
     run('c-pages', `WITH top AS (SELECT page_url FROM ${pages} WHERE window_start >= ${since()}
