@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
   torture_cmd->add_option("--kills", torture.kills, "Pipeline kills (or broker faults)");
   torture_cmd->add_option("--rate", torture.rate, "Generated events per second");
   torture_cmd->add_option("--seed", torture.seed, "Random seed");
-  torture_cmd->add_option("--data-dir", torture.data_dir, "Working directory (default: a temp dir)");
+  torture_cmd->add_option("--data-dir", torture.data_dir,
+                          "Working directory (default: a temp dir)");
   torture_cmd->add_option("--min-run-ms", torture.min_run_ms, "Shortest life of a pipeline run");
   torture_cmd->add_option("--max-run-ms", torture.max_run_ms, "Longest life of a pipeline run");
   torture_cmd->add_flag("--broker-faults", torture.broker_faults,

@@ -1,7 +1,5 @@
 #include "core/file_util.h"
 
-#include "core/crash_point.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "core/crash_point.h"
 
 namespace strata {
 

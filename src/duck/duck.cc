@@ -62,7 +62,9 @@ strata::Result<Result> Connection::Query(const std::string& sql) {
   return Result(r);
 }
 
-void Connection::Interrupt() { duckdb_interrupt(conn_); }
+void Connection::Interrupt() {
+  duckdb_interrupt(conn_);
+}
 
 Result& Result::operator=(Result&& o) noexcept {
   if (this != &o) {
@@ -78,14 +80,22 @@ Result::~Result() {
   if (valid_) duckdb_destroy_result(&r_);
 }
 
-size_t Result::row_count() { return static_cast<size_t>(duckdb_row_count(&r_)); }
-size_t Result::column_count() { return static_cast<size_t>(duckdb_column_count(&r_)); }
+size_t Result::row_count() {
+  return static_cast<size_t>(duckdb_row_count(&r_));
+}
+size_t Result::column_count() {
+  return static_cast<size_t>(duckdb_column_count(&r_));
+}
 std::string Result::column_name(size_t col) {
   const char* n = duckdb_column_name(&r_, col);
   return n ? n : "";
 }
-duckdb_type Result::column_type(size_t col) { return duckdb_column_type(&r_, col); }
-bool Result::IsNull(size_t col, size_t row) { return duckdb_value_is_null(&r_, col, row); }
+duckdb_type Result::column_type(size_t col) {
+  return duckdb_column_type(&r_, col);
+}
+bool Result::IsNull(size_t col, size_t row) {
+  return duckdb_value_is_null(&r_, col, row);
+}
 std::string Result::GetString(size_t col, size_t row) {
   char* v = duckdb_value_varchar(&r_, col, row);
   if (!v) return "";
@@ -93,8 +103,12 @@ std::string Result::GetString(size_t col, size_t row) {
   duckdb_free(v);
   return s;
 }
-int64_t Result::GetInt64(size_t col, size_t row) { return duckdb_value_int64(&r_, col, row); }
-double Result::GetDouble(size_t col, size_t row) { return duckdb_value_double(&r_, col, row); }
+int64_t Result::GetInt64(size_t col, size_t row) {
+  return duckdb_value_int64(&r_, col, row);
+}
+double Result::GetDouble(size_t col, size_t row) {
+  return duckdb_value_double(&r_, col, row);
+}
 
 std::string QuoteIdentifier(const std::string& name) {
   std::string out = "\"";
