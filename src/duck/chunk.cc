@@ -185,8 +185,6 @@ void FillChunkRows(const RecordBatch& batch, const uint32_t* rows, size_t count,
   duckdb_data_chunk_set_size(chunk, count);
 }
 
-namespace {
-
 const char* DuckTypeIdName(duckdb_type t) {
   switch (t) {
     case DUCKDB_TYPE_BOOLEAN:
@@ -207,10 +205,24 @@ const char* DuckTypeIdName(duckdb_type t) {
       return "UINTEGER";
     case DUCKDB_TYPE_UBIGINT:
       return "UBIGINT";
+    case DUCKDB_TYPE_HUGEINT:
+      return "HUGEINT";
+    case DUCKDB_TYPE_UHUGEINT:
+      return "UHUGEINT";
     case DUCKDB_TYPE_FLOAT:
       return "FLOAT";
     case DUCKDB_TYPE_DOUBLE:
       return "DOUBLE";
+    case DUCKDB_TYPE_DECIMAL:
+      return "DECIMAL";
+    case DUCKDB_TYPE_VARCHAR:
+      return "VARCHAR";
+    case DUCKDB_TYPE_BLOB:
+      return "BLOB";
+    case DUCKDB_TYPE_DATE:
+      return "DATE";
+    case DUCKDB_TYPE_TIME:
+      return "TIME";
     case DUCKDB_TYPE_TIMESTAMP:
       return "TIMESTAMP";
     case DUCKDB_TYPE_TIMESTAMP_S:
@@ -221,22 +233,30 @@ const char* DuckTypeIdName(duckdb_type t) {
       return "TIMESTAMP_NS";
     case DUCKDB_TYPE_TIMESTAMP_TZ:
       return "TIMESTAMP WITH TIME ZONE";
-    case DUCKDB_TYPE_DATE:
-      return "DATE";
-    case DUCKDB_TYPE_VARCHAR:
-      return "VARCHAR";
-    case DUCKDB_TYPE_BLOB:
-      return "BLOB";
-    case DUCKDB_TYPE_DECIMAL:
-      return "DECIMAL";
-    case DUCKDB_TYPE_HUGEINT:
-      return "HUGEINT";
+    case DUCKDB_TYPE_INTERVAL:
+      return "INTERVAL";
+    case DUCKDB_TYPE_UUID:
+      return "UUID";
+    case DUCKDB_TYPE_ENUM:
+      return "ENUM";
     case DUCKDB_TYPE_SQLNULL:
       return "NULL";
+    case DUCKDB_TYPE_LIST:
+      return "LIST";
+    case DUCKDB_TYPE_STRUCT:
+      return "STRUCT";
+    case DUCKDB_TYPE_MAP:
+      return "MAP";
+    case DUCKDB_TYPE_ARRAY:
+      return "ARRAY";
+    case DUCKDB_TYPE_UNION:
+      return "UNION";
     default:
-      return "another type";
+      return "UNKNOWN";
   }
 }
+
+namespace {
 
 // Inline forms of duckdb_validity_row_is_valid and duckdb_string_t_data/length (the layouts are
 // part of the C API), so the per-value loops make no calls into the library.

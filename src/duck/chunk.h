@@ -23,6 +23,9 @@ namespace strata::duck {
 duckdb_type DuckTypeFor(TypeId type);
 // SQL spelling of the DuckDB type, usable in CAST and CREATE TABLE ("TIMESTAMP WITH TIME ZONE").
 const char* DuckTypeName(TypeId type);
+// The SQL name of a DuckDB type id ("BIGINT", "TIMESTAMP WITH TIME ZONE", "DECIMAL" without
+// width and scale, "LIST"...); "UNKNOWN" for ids this build does not name.
+const char* DuckTypeIdName(duckdb_type type);
 
 // Owns a duckdb_data_chunk whose columns have the types of a strata schema.
 class DataChunk {
