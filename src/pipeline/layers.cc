@@ -110,6 +110,25 @@ StateHistory Collect(const std::vector<StateBlob>& snapshot,
   return h;
 }
 
+// The watermark tracker of a silver or gold processor.
+Result<WatermarkTracker> NewTracker(int64_t delay_ms, WatermarkPolicy policy,
+                                    int64_t idle_timeout_ms) {
+  WatermarkOptions wo;
+  wo.delay_ms = delay_ms;
+  wo.policy = policy;
+  wo.idle_timeout_ms = idle_timeout_ms;
+  return WatermarkTracker::Create(wo);
+}
+
+// Appends each partition's state of a partitioned operator (Deduplicator, WindowAggregator):
+// all of it when `full`, else what changed since the last call; then starts a new delta.
+template <typename PartitionedOperator>
+void SavePartitions(PartitionedOperator& op, bool full, std::vector<StateBlob>* blobs) {
+  for (int32_t p : op.Partitions())
+    blobs->push_back({p, full ? op.SerializeSnapshot(p) : op.SerializeDelta(p)});
+  op.MarkCheckpointed();
+}
+
 }  // namespace
 
 SchemaPtr SilverSchema() {
@@ -367,19 +386,15 @@ int64_t SilverProcessor::NextWatermark(int64_t now_ms) {
 
 Status SilverProcessor::SaveState(bool full, std::vector<StateBlob>* blobs) {
   blobs->push_back({kGlobalStatePartition, tracker_->Serialize()});
-  for (int32_t p : dedup_->Partitions())
-    blobs->push_back({p, full ? dedup_->SerializeSnapshot(p) : dedup_->SerializeDelta(p)});
-  dedup_->MarkCheckpointed();
+  SavePartitions(*dedup_, full, blobs);
   return Status::OK();
 }
 
 Status SilverProcessor::LoadState(const std::vector<StateBlob>& snapshot,
                                   const std::vector<std::vector<StateBlob>>& deltas) {
-  WatermarkOptions wo;
-  wo.delay_ms = options_.watermark_delay_ms;
-  wo.policy = options_.watermark_policy;
-  wo.idle_timeout_ms = options_.idle_timeout_ms;
-  STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
+  STRATA_ASSIGN_OR_RETURN(
+      WatermarkTracker tracker,
+      NewTracker(options_.watermark_delay_ms, options_.watermark_policy, options_.idle_timeout_ms));
   DedupOptions d;
   d.delay_ms = options_.watermark_delay_ms;
   d.drop_late_rows = false;  // late rows are routed to the late table before dedup
@@ -485,19 +500,15 @@ Status GoldProcessor::SaveState(bool full, std::vector<StateBlob>* blobs) {
   w.I64(last_emitted_watermark_ms_);
   w.Bytes(tracker_->Serialize());
   blobs->push_back({kGlobalStatePartition, w.Finish()});
-  for (int32_t p : agg_->Partitions())
-    blobs->push_back({p, full ? agg_->SerializeSnapshot(p) : agg_->SerializeDelta(p)});
-  agg_->MarkCheckpointed();
+  SavePartitions(*agg_, full, blobs);
   return Status::OK();
 }
 
 Status GoldProcessor::LoadState(const std::vector<StateBlob>& snapshot,
                                 const std::vector<std::vector<StateBlob>>& deltas) {
-  WatermarkOptions wo;
-  wo.delay_ms = options_.watermark_delay_ms;
-  wo.policy = options_.watermark_policy;
-  wo.idle_timeout_ms = options_.idle_timeout_ms;
-  STRATA_ASSIGN_OR_RETURN(WatermarkTracker tracker, WatermarkTracker::Create(wo));
+  STRATA_ASSIGN_OR_RETURN(
+      WatermarkTracker tracker,
+      NewTracker(options_.watermark_delay_ms, options_.watermark_policy, options_.idle_timeout_ms));
   WindowAggregatorOptions ao;
   ao.size_micros = options_.window_ms * 1000;
   ao.slide_micros = options_.slide_ms * 1000;
