@@ -45,6 +45,25 @@ Result<std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>>> Gr
 
 }  // namespace
 
+bool IsBatchCommitted(const delta::Snapshot& snapshot, const BatchCommit& commit) {
+  return snapshot.TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id;
+}
+
+Result<std::optional<int64_t>> CommitBatch(delta::DeltaTable& table, delta::Transaction& txn,
+                                           const BatchCommit& commit) {
+  txn.SetTxn(commit.query_id, commit.batch_id);
+  for (const auto& mark : commit.marks)
+    txn.SetTxn(commit.query_id + "/" + mark.app_id, mark.version);
+  CrashPoint("sink.before_commit");  // data files written, not yet referenced
+  auto version = txn.Commit();
+  CrashPoint("sink.after_commit");  // committed to the table, not yet to the checkpoint
+  if (version.ok()) return std::optional<int64_t>(*version);
+  // Another writer committed this very batch first (same txn appId): it is in the table.
+  STRATA_ASSIGN_OR_RETURN(auto latest, table.LatestSnapshot());
+  if (IsBatchCommitted(*latest, commit)) return std::optional<int64_t>();
+  return version.status();
+}
+
 DeltaSink::DeltaSink(DeltaSinkOptions options) : options_(std::move(options)) {}
 DeltaSink::~DeltaSink() = default;
 
@@ -93,7 +112,7 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
   SinkWriteStats stats;
   stats.table = options_.table_name;
   STRATA_ASSIGN_OR_RETURN(auto snapshot, table_->LatestSnapshot());
-  if (snapshot->TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id) {
+  if (IsBatchCommitted(*snapshot, commit)) {
     stats.skipped = true;
     return stats;
   }
@@ -132,9 +151,6 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
       stats.rows += info.num_rows;
     }
   }
-  txn->SetTxn(commit.query_id, commit.batch_id);
-  for (const auto& mark : commit.marks)
-    txn->SetTxn(commit.query_id + "/" + mark.app_id, mark.version);
   txn->SetOperation("STREAMING UPDATE",
                     {{"outputMode", options_.output_mode},
                      {"queryId", commit.query_id},
@@ -142,18 +158,11 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
                     {{"numAddedFiles", std::to_string(stats.files)},
                      {"numOutputRows", std::to_string(stats.rows)},
                      {"numOutputBytes", std::to_string(stats.bytes)}});
-  CrashPoint("sink.before_commit");  // data files written, not yet referenced
-  auto version = txn->Commit();
-  CrashPoint("sink.after_commit");  // committed to the table, not yet to the checkpoint
-  if (!version.ok()) {
-    // Another writer committed this very batch first (same txn appId): it is in the table.
-    STRATA_ASSIGN_OR_RETURN(auto latest, table_->LatestSnapshot());
-    if (latest->TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id) {
-      stats = SinkWriteStats{options_.table_name};
-      stats.skipped = true;
-      return stats;
-    }
-    return version.status();
+  STRATA_ASSIGN_OR_RETURN(auto version, CommitBatch(*table_, *txn, commit));
+  if (!version) {
+    stats = SinkWriteStats{options_.table_name};
+    stats.skipped = true;
+    return stats;
   }
   stats.version = *version;
   // Readers in this process (the next layer) take these rows from memory.

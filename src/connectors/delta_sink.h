@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,9 +12,21 @@
 namespace strata::delta {
 class DeltaTable;
 class Snapshot;
+class Transaction;
 }  // namespace strata::delta
 
 namespace strata {
+
+// The exactly-once protocol of a streaming sink writing a Delta table, shared by DeltaSink and
+// the gold upsert sink (pipeline/upsert_sink.h):
+// True when the table already holds batch `commit.batch_id` of `commit.query_id`.
+bool IsBatchCommitted(const delta::Snapshot& snapshot, const BatchCommit& commit);
+// Records the batch (txn appId = query id, version = batch id) and each source partition's next
+// offset (appId = "<query id>/<mark>") in `txn`, then commits it. Returns the version, or
+// nullopt when another writer committed this very batch first (it is in the table, nothing
+// more to do); other failures as they are.
+Result<std::optional<int64_t>> CommitBatch(delta::DeltaTable& table, delta::Transaction& txn,
+                                           const BatchCommit& commit);
 
 struct DeltaSinkOptions {
   std::string table_name;  // catalog name, e.g. catalog.streaming.silver_clickstream

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "connectors/delta_sink.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
 #include "lake/delta/partition_values.h"
@@ -53,7 +54,7 @@ Result<SinkWriteStats> UpsertDeltaSink::Commit(const BatchCommit& commit,
   SinkWriteStats stats;
   stats.table = options_.table_name;
   STRATA_ASSIGN_OR_RETURN(auto snapshot, table_->LatestSnapshot());
-  if (snapshot->TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id) {
+  if (IsBatchCommitted(*snapshot, commit)) {
     stats.skipped = true;
     return stats;
   }
@@ -105,9 +106,6 @@ Result<SinkWriteStats> UpsertDeltaSink::Commit(const BatchCommit& commit,
   stats.bytes = cow.bytes_added;
   stats.rows = static_cast<int64_t>(incoming.num_rows());
 
-  txn->SetTxn(commit.query_id, commit.batch_id);
-  for (const auto& mark : commit.marks)
-    txn->SetTxn(commit.query_id + "/" + mark.app_id, mark.version);
   txn->SetOperation("STREAMING UPDATE",
                     {{"outputMode", "Update"},
                      {"queryId", commit.query_id},
@@ -117,15 +115,11 @@ Result<SinkWriteStats> UpsertDeltaSink::Commit(const BatchCommit& commit,
                      {"numUpdatedRows", std::to_string(incoming.num_rows())},
                      {"numCopiedRows", std::to_string(cow.rows_copied)},
                      {"numOutputBytes", std::to_string(cow.bytes_added)}});
-  auto version = txn->Commit();
-  if (!version.ok()) {
-    STRATA_ASSIGN_OR_RETURN(auto latest, table_->LatestSnapshot());
-    if (latest->TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id) {
-      stats = SinkWriteStats{options_.table_name};
-      stats.skipped = true;
-      return stats;
-    }
-    return version.status();
+  STRATA_ASSIGN_OR_RETURN(auto version, CommitBatch(*table_, *txn, commit));
+  if (!version) {
+    stats = SinkWriteStats{options_.table_name};
+    stats.skipped = true;
+    return stats;
   }
   stats.version = *version;
   return stats;
