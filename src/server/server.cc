@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -62,7 +63,8 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-std::string QueriesJson(const std::vector<QueryStatusView>& queries, size_t recent) {
+std::string QueriesJson(const std::vector<QueryStatusView>& queries, size_t recent,
+                        const std::map<std::string, PipelineMetrics::QueryTotals>& totals) {
   JsonWriter w;
   w.BeginArray();
   for (const auto& q : queries) {
@@ -76,6 +78,15 @@ std::string QueriesJson(const std::vector<QueryStatusView>& queries, size_t rece
       w.Key("watermarkMs").Int(q.watermark_ms);
     } else {
       w.Key("watermark").Null().Key("watermarkMs").Null();
+    }
+    auto t = totals.find(q.name);
+    if (t != totals.end()) {
+      const PipelineMetrics::QueryTotals& qt = t->second;
+      w.Key("totals").BeginObject().Key("batches").Int(qt.batches);
+      w.Key("inputRows").Int(qt.input_rows).Key("lateRows").Int(qt.late_rows);
+      w.Key("droppedByWatermark").Int(qt.dropped_by_watermark);
+      w.Key("droppedDuplicates").Int(qt.dropped_duplicates);
+      w.Key("quarantinedRows").Int(qt.quarantined_rows).EndObject();
     }
     w.Key("recentProgress").BeginArray();
     size_t first = q.recent.size() > recent ? q.recent.size() - recent : 0;
@@ -142,9 +153,42 @@ struct Server::Shared {
   std::atomic<int64_t> sql_requests{0};
   std::atomic<int64_t> sql_errors{0};
   std::mutex mu;
+  std::condition_variable cv;           // wakes the alerts watcher on Stop()
   QueriesProvider queries;              // guarded by mu
   std::function<std::string()> alerts;  // guarded by mu
+  uint64_t alerts_generation = 0;       // guarded by mu, +1 per SetAlertsProvider
+  bool stopping = false;                // guarded by mu
 };
+
+namespace {
+
+// Publishes an `alert` event for every alert of `json` ({"active":[..],"recent":[..]}) whose
+// (id, status) differs from `seen`, oldest first; with `baseline`, only records them. `seen`
+// keeps the ids of the last read only. Unparsable JSON changes nothing.
+void PublishAlertChanges(const std::string& json, bool baseline,
+                         std::map<std::string, std::string>& seen, EventHub& hub) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object root;
+  if (parser.parse(json).get_object().get(root)) return;
+  std::map<std::string, std::string> now;
+  for (const char* list : {"recent", "active"}) {
+    simdjson::dom::array alerts;
+    if (root[list].get_array().get(alerts)) continue;
+    std::vector<simdjson::dom::element> items(alerts.begin(), alerts.end());
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      std::string_view id, status;
+      if ((*it)["id"].get_string().get(id) || (*it)["status"].get_string().get(status)) continue;
+      std::string key(id);
+      now[key] = std::string(status);
+      auto prev = seen.find(key);
+      if (!baseline && (prev == seen.end() || prev->second != status))
+        hub.Publish("alert", simdjson::minify(*it));
+    }
+  }
+  seen = std::move(now);
+}
+
+}  // namespace
 
 // Query events -> running totals and SSE events. Cheap and non-blocking (see EventHub).
 class Server::Listener : public QueryListener {
@@ -172,6 +216,15 @@ class Server::Listener : public QueryListener {
       w.EndObject();
       shared_->hub.Publish("commit", w.Take());
     }
+  }
+
+  void OnBatchRetry(const std::string& id, const std::string& name, int64_t batch_id, int attempt,
+                    const Status& error) override {
+    JsonWriter w;
+    w.BeginObject().Key("id").String(id).Key("query").String(name);
+    w.Key("batchId").Int(batch_id).Key("attempt").Int(attempt);
+    w.Key("error").String(error.ToString()).Key("timeMs").Int(NowMillis()).EndObject();
+    shared_->hub.Publish("retry", w.Take());
   }
 
   void OnQueryTerminated(const std::string& id, const std::string& name,
@@ -209,6 +262,24 @@ void Server::SetQueriesProvider(QueriesProvider provider) {
 void Server::SetAlertsProvider(std::function<std::string()> provider) {
   std::lock_guard<std::mutex> lock(shared_->mu);
   shared_->alerts = std::move(provider);
+  shared_->alerts_generation += 1;
+}
+
+void Server::WatchAlerts() {
+  std::map<std::string, std::string> seen;  // alert id -> status at the last read
+  uint64_t generation = 0;                  // of the provider `seen` describes
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  while (!shared_->stopping) {
+    shared_->cv.wait_for(lock, std::chrono::milliseconds(options_.alerts_poll_ms),
+                         [this] { return shared_->stopping; });
+    if (shared_->stopping || !shared_->alerts) continue;
+    std::function<std::string()> provider = shared_->alerts;
+    uint64_t current = shared_->alerts_generation;
+    lock.unlock();
+    PublishAlertChanges(provider(), current != generation, seen, shared_->hub);
+    generation = current;
+    lock.lock();
+  }
 }
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
@@ -269,6 +340,7 @@ Status Server::Init() {
   address_ =
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port_);
   thread_ = std::thread([this] { http_->listen_after_bind(); });
+  if (options_.alerts_poll_ms > 0) alerts_thread_ = std::thread([this] { WatchAlerts(); });
   // httplib's stop() does nothing until the accept loop runs: wait for it, so that a Stop()
   // right after Start() cannot leave the loop running forever.
   for (int i = 0; i < 10'000 && !http_->is_running(); ++i)
@@ -278,6 +350,12 @@ Status Server::Init() {
 
 void Server::Stop() {
   if (!http_) return;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stopping = true;
+  }
+  shared_->cv.notify_all();
+  if (alerts_thread_.joinable()) alerts_thread_.join();
   shared_->hub.Close();
   http_->stop();
   if (thread_.joinable()) thread_.join();
@@ -315,7 +393,8 @@ void Server::Routes() {
     if (req.has_param("recent"))
       recent = std::strtoul(req.get_param_value("recent").c_str(), nullptr, 10);
     res.set_header("Cache-Control", "no-store");
-    res.set_content(QueriesJson(provider ? provider() : std::vector<QueryStatusView>{}, recent),
+    res.set_content(QueriesJson(provider ? provider() : std::vector<QueryStatusView>{}, recent,
+                                shared->totals.Snapshot()),
                     kJson);
   });
 

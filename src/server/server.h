@@ -44,6 +44,8 @@ struct ServerOptions {
   size_t sse_queue = 256;         // events buffered per SSE client before dropping the oldest
   size_t max_sse_clients = 32;
   int http_threads = 48;  // must exceed max_sse_clients: each SSE client holds one thread
+  // How often the alerts provider is read to push changed alerts on /api/stream; 0: never.
+  int64_t alerts_poll_ms = 1'000;
 };
 
 // Returns the statuses of the running queries (Pipeline::Queries()); called on server threads.
@@ -69,7 +71,11 @@ class Server {
 
   void SetQueriesProvider(QueriesProvider provider);
   // GET /api/alerts answers with this JSON ({"active":[..],"recent":[..]}, see
-  // monitor::Monitoring::AlertsJson); without a provider, both lists are empty.
+  // monitor::Monitoring::AlertsJson); without a provider, both lists are empty. The server
+  // reads it every `alerts_poll_ms` on its own thread and pushes each alert that fired or
+  // resolved since the previous read as an `alert` event on /api/stream (alerts present at the
+  // first read of a provider are its baseline and are not pushed). Alerts are told apart by
+  // their "id" and "status" fields.
   void SetAlertsProvider(std::function<std::string()> provider);
   std::shared_ptr<QueryListener> listener() const;
 
@@ -85,6 +91,7 @@ class Server {
   explicit Server(ServerOptions options);
   Status Init();
   void Routes();
+  void WatchAlerts();
 
   ServerOptions options_;
   std::shared_ptr<Shared> shared_;
@@ -92,6 +99,7 @@ class Server {
   std::unique_ptr<SqlService> sql_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
+  std::thread alerts_thread_;  // runs WatchAlerts() while alerts_poll_ms > 0
   std::string address_;
   int port_ = 0;
   std::string web_dir_;  // serve files from here instead of the embedded assets

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -382,6 +383,109 @@ TEST_F(ServerApiTest, StreamDeliversProgressAndCommitsOfANewBatchAndSqlSeesThem)
   EXPECT_GT(after, before);
   EXPECT_NE(res->body.find("\"rows\":[[" + std::to_string(after) + "]]"), std::string::npos)
       << res->body;
+}
+
+TEST_F(ServerApiTest, QueriesCarryTotalsSinceStart) {
+  auto res = Client().Get("/api/queries");
+  ASSERT_TRUE(res);
+  simdjson::dom::parser parser;
+  simdjson::dom::array queries;
+  ASSERT_FALSE(parser.parse(res->body).get_array().get(queries)) << res->body;
+  int64_t silver_quarantined = -1, bronze_input = -1;
+  for (simdjson::dom::element q : queries) {
+    std::string_view name;
+    ASSERT_FALSE(q["name"].get_string().get(name));
+    simdjson::dom::object totals;
+    ASSERT_FALSE(q["totals"].get_object().get(totals)) << name;
+    for (const char* key : {"batches", "inputRows", "lateRows", "droppedByWatermark",
+                            "droppedDuplicates", "quarantinedRows"}) {
+      int64_t v = -1;
+      ASSERT_FALSE(totals[key].get_int64().get(v)) << name << " " << key;
+      EXPECT_GE(v, 0) << name << " " << key;
+    }
+    if (name == "bronze_clickstream")
+      ASSERT_FALSE(totals["inputRows"].get_int64().get(bronze_input));
+    if (name == "silver_clickstream")
+      ASSERT_FALSE(totals["quarantinedRows"].get_int64().get(silver_quarantined));
+  }
+  // Every record produced so far went through bronze; malformed ones reach the quarantine.
+  int64_t bronze_rows = std::stoll(*Direct("SELECT count(*) FROM " + kBronze).rows[0][0]);
+  EXPECT_EQ(bronze_input, bronze_rows);
+  EXPECT_GT(silver_quarantined, 0);
+}
+
+TEST_F(ServerApiTest, StreamPushesAlertsThatFireOrResolveAndRetriedBatches) {
+  server::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  so.tables = Config().Tables();
+  so.allowed_directories = {*dir_};
+  so.heartbeat_ms = 100;
+  so.alerts_poll_ms = 20;
+  auto s = server::Server::Start(so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::mutex mu;
+  std::string alerts =
+      R"({"active":[{"id":"old-1","rule":"old","status":"firing","message":"before"}],"recent":[]})";
+  auto set_alerts = [&](std::string json) {
+    std::lock_guard<std::mutex> lock(mu);
+    alerts = std::move(json);
+  };
+  (*s)->SetAlertsProvider([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return alerts;
+  });
+  std::string got;
+  std::mutex got_mu;
+  std::atomic<bool> hello{false}, stop{false};
+  std::thread reader([&, port = (*s)->port()] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(30, 0);
+    c.Get("/api/stream", [&](const char* d, size_t n) {
+      std::lock_guard<std::mutex> lock(got_mu);
+      got.append(d, n);
+      if (got.find("event: hello") != std::string::npos) hello = true;
+      return !stop.load();
+    });
+  });
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 1000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(got_mu);
+        if (got.find(text) != std::string::npos) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for("event: hello"));
+  // Let the watcher read the baseline (the old alert) before anything changes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  set_alerts(R"({"active":[{"id":"lag-2","rule":"lag","status":"firing","message":"lag 5"},)"
+             R"({"id":"old-1","rule":"old","status":"firing","message":"still"}],"recent":[]})");
+  EXPECT_TRUE(wait_for(R"(event: alert)"
+                       "\n"
+                       R"(data: {"id":"lag-2","rule":"lag","status":"firing")"));
+  set_alerts(R"({"active":[{"id":"old-1","rule":"old","status":"firing","message":"still"}],)"
+             R"("recent":[{"id":"lag-2","rule":"lag","status":"resolved","message":"lag 0"}]})");
+  EXPECT_TRUE(
+      wait_for(R"(data: {"id":"lag-2","rule":"lag","status":"resolved","message":"lag 0"})"));
+  // A retried batch goes out as it happens.
+  (*s)->listener()->OnBatchRetry("qid", "silver_clickstream", 7, 1,
+                                 Unavailable("commit of version 9 lost a race"));
+  EXPECT_TRUE(wait_for(
+      R"(event: retry)"
+      "\n"
+      R"(data: {"id":"qid","query":"silver_clickstream","batchId":7,"attempt":1,"error":")"));
+  stop = true;
+  reader.join();
+  (*s)->Stop();
+  std::lock_guard<std::mutex> lock(got_mu);
+  // The baseline alert, present before the first read, is never pushed; each change once.
+  EXPECT_EQ(got.find("old-1"), std::string::npos) << got;
+  size_t first = got.find("\"id\":\"lag-2\",\"rule\":\"lag\",\"status\":\"firing\"");
+  EXPECT_EQ(got.find("\"id\":\"lag-2\",\"rule\":\"lag\",\"status\":\"firing\"", first + 1),
+            std::string::npos)
+      << got;
 }
 
 TEST_F(ServerApiTest, AuthTokenProtectsTheApiButNotTheDashboard) {
