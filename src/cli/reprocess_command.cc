@@ -27,6 +27,12 @@ int RunReprocess(const ReprocessArgs& args) {
                 "<default>")
           : LoadPipelineConfig(args.config_file);
   if (!config.ok()) return Failed(config.status());
+  for (const GoldConfig* g : config->EnabledGoldTables()) {
+    if (g->kind == "sessions" &&
+        (args.table == g->table || args.table == g->table.substr(g->table.rfind('.') + 1)))
+      return Failed(NotSupported("--table: " + g->table +
+                                 " is a session table; reprocess recomputes window tables only"));
+  }
   ReprocessRequest req;
   req.table = args.table;
   req.include_late = args.include_late;

@@ -229,6 +229,21 @@ Status ReadGold(TableReader& r, GoldConfig* g) {
   STRATA_RETURN_IF_ERROR(ReadLayer(r, g));
   STRATA_RETURN_IF_ERROR(r.Duration("watermark", &g->watermark_ms));
   STRATA_RETURN_IF_ERROR(ReadWatermarkRule(r, &g->watermark_rule));
+  // The kind is fixed by the section; `kind` may only restate it.
+  std::string kind = g->kind;
+  STRATA_RETURN_IF_ERROR(r.OneOf("kind", &kind, {"window", "sessions"}));
+  if (kind != g->kind)
+    return InvalidArgument(r.Name("kind") + ": this table is of kind '" + g->kind +
+                           "' (only [gold.sessions] is a session table)");
+  if (g->kind == "sessions") {
+    for (const char* key : {"window", "slide"})
+      if (r.Has(key))
+        return InvalidArgument(r.Name(key) + ": not a key of a session table (use gap)");
+    STRATA_RETURN_IF_ERROR(r.Duration("gap", &g->gap_ms));
+    if (g->gap_ms <= 0) return InvalidArgument(r.Name("gap") + ": must be positive");
+  } else if (r.Has("gap")) {
+    return InvalidArgument(r.Name("gap") + ": only for kind = \"sessions\"");
+  }
   if (r.Has("window")) {
     STRATA_RETURN_IF_ERROR(r.Duration("window", &g->window_ms));
     g->slide_ms = g->window_ms;
@@ -245,7 +260,7 @@ Status ReadGold(TableReader& r, GoldConfig* g) {
 
 // The gold tables besides [gold], with their defaults (docs/tables.md).
 std::vector<GoldConfig> DefaultGoldTables() {
-  std::vector<GoldConfig> out(3);
+  std::vector<GoldConfig> out(4);
   out[0].name = "active_users_per_minute";
   out[0].table = "catalog.streaming.gold_active_users_per_minute";
   out[0].key_column = "";
@@ -258,6 +273,11 @@ std::vector<GoldConfig> DefaultGoldTables() {
   out[2].table = "catalog.streaming.gold_page_views_per_minute";
   out[2].key_column = "page_url";
   out[2].event_type_filter = "page_view";
+  // Off unless its section is present (the demo turns it on).
+  out[3].name = "sessions";
+  out[3].table = "catalog.streaming.gold_sessions";
+  out[3].kind = "sessions";
+  out[3].enabled = false;
   return out;
 }
 
@@ -431,6 +451,7 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
       g.output_mode = c.gold.output_mode;
       g.max_files_per_trigger = c.gold.max_files_per_trigger;
       STRATA_ASSIGN_OR_RETURN(const toml::table* sub, r.Sub(g.name.c_str()));
+      if (sub && g.kind == "sessions") g.enabled = true;  // the section turns it on
       TableReader gr(sub, "gold." + g.name);
       STRATA_RETURN_IF_ERROR(ReadGold(gr, &g));
       STRATA_RETURN_IF_ERROR(gr.Finish());

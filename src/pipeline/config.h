@@ -81,6 +81,10 @@ struct GoldConfig : LayerConfig {
   int64_t max_files_per_trigger = 1000;
   std::string key_column = "event_type";  // group key; empty = one group per window
   std::string event_type_filter;          // only rows of this event type; empty = all
+  // "window" (event-time windows, the keys above) or "sessions" ([gold.sessions] only: session
+  // windows per session_id that close after `gap_ms` without events; pipeline/sessions.h).
+  std::string kind = "window";
+  int64_t gap_ms = 30 * 60'000;
 };
 
 struct ServerConfig {

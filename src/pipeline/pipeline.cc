@@ -6,6 +6,7 @@
 #include "event/event_schema.h"
 #include "lake/delta/table.h"
 #include "pipeline/layers.h"
+#include "pipeline/sessions.h"
 #include "pipeline/upsert_sink.h"
 
 namespace strata {
@@ -179,8 +180,24 @@ Status Pipeline::Build() {
     go.key_column = g->key_column;
     go.event_type_filter = g->event_type_filter;
     go.output_mode = g->output_mode == "update" ? GoldOutputMode::kUpdate : GoldOutputMode::kAppend;
-    STRATA_ASSIGN_OR_RETURN(auto processor, GoldProcessor::Create(go));
-    SchemaPtr schema = processor->output_schema();
+    const bool sessions = g->kind == "sessions";
+    std::unique_ptr<BatchProcessor> processor;
+    SchemaPtr schema;
+    if (sessions) {
+      SessionOptions sn;
+      sn.watermark_delay_ms = go.watermark_delay_ms;
+      sn.watermark_policy = go.watermark_policy;
+      sn.idle_timeout_ms = go.idle_timeout_ms;
+      sn.output_mode = go.output_mode;
+      sn.gap_ms = g->gap_ms;
+      STRATA_ASSIGN_OR_RETURN(auto sp, SessionProcessor::Create(sn));
+      schema = sp->output_schema();
+      processor = std::move(sp);
+    } else {
+      STRATA_ASSIGN_OR_RETURN(auto gp, GoldProcessor::Create(go));
+      schema = gp->output_schema();
+      processor = std::move(gp);
+    }
     STRATA_RETURN_IF_ERROR(EnsureTable(g->table, g->path, schema, g->partition_by));
     DeltaSourceOptions so;
     so.table_name = c.silver.table;
@@ -201,7 +218,14 @@ Status Pipeline::Build() {
       uo.path = g->path;
       uo.schema = schema;
       uo.key_columns = GoldKeyColumns(*g);
-      sinks.push_back(std::make_unique<UpsertDeltaSink>(std::move(uo)));
+      if (sessions) {
+        // Keyed by (session_start, session_id), superseded provisional rows deleted.
+        uo.key_columns = {"session_start", "session_id"};
+        uo.range_column = "session_start";
+        sinks.push_back(std::make_unique<SessionUpsertSink>(std::move(uo)));
+      } else {
+        sinks.push_back(std::make_unique<UpsertDeltaSink>(std::move(uo)));
+      }
     } else {
       sinks.push_back(MakeSink(g->table, g->path, schema, g->partition_by));
     }
