@@ -163,6 +163,7 @@ Result<MonitoringConfig> ParseMonitoringConfig(const std::string& toml_text,
   STRATA_RETURN_IF_ERROR(m.Int("baselineMaxIntervals", &c.baseline_max_intervals, 2));
   STRATA_RETURN_IF_ERROR(m.Bool("timeOfDayBaseline", &c.time_of_day_baseline));
   STRATA_RETURN_IF_ERROR(m.Int("driftSamples", &c.drift_samples, 0));
+  STRATA_RETURN_IF_ERROR(m.Bool("schemaDriftTable", &c.schema_drift_table));
   STRATA_RETURN_IF_ERROR(m.Finish());
   if (c.evaluation_interval_ms <= 0)
     return InvalidArgument("monitoring.evaluationInterval: must be > 0");

@@ -41,8 +41,11 @@ struct MonitoringConfig {
   int baseline_max_intervals = 360;        // observations kept in a baseline
   bool time_of_day_baseline = true;        // compare with the same hour once a day's history exists
   int drift_samples = 5;                   // first offending records kept per schema-drift alert
-  std::vector<RuleConfig> rules;           // [[alerts.rules]]; none given = DefaultRules()
-  WebhookSender::Options webhooks;         // [alerts] webhooks, webhookMaxAttempts, ...
+  // The Delta table <bronze table>_schema_drift: the first drift_samples records per drift
+  // subject (needs the quality tap, which then runs even without data-quality rules).
+  bool schema_drift_table = true;
+  std::vector<RuleConfig> rules;    // [[alerts.rules]]; none given = DefaultRules()
+  WebhookSender::Options webhooks;  // [alerts] webhooks, webhookMaxAttempts, ...
 };
 
 inline constexpr const char* kRuleTypes[] = {

@@ -35,8 +35,7 @@ Result<std::unique_ptr<Monitoring>> Monitoring::Create(const PipelineConfig& pip
     listeners.push_back(m->progress_log_);
   }
   if (c.progress_table) {
-    const std::string& bronze = pipeline.bronze.table;
-    m->progress_table_name_ = bronze.substr(0, bronze.rfind('.') + 1) + pipeline.name + "_progress";
+    m->progress_table_name_ = pipeline.ProgressTableName();
     m->progress_table_path_ = TablePathFor(pipeline.data_dir, m->progress_table_name_);
     STRATA_ASSIGN_OR_RETURN(m->progress_table_,
                             ProgressTable::Open(m->progress_table_path_, m->progress_table_name_,
@@ -53,8 +52,17 @@ Result<std::unique_ptr<Monitoring>> Monitoring::Create(const PipelineConfig& pip
   // bronze triggers plus a margin after its end.
   const int64_t close_delay = 2 * pipeline.bronze.trigger.interval_ms + 2000;
   m->quality_ = std::make_shared<QualityMonitor>(c, m->alerts_.get(), close_delay);
-  if (m->quality_->HasRules()) {
-    auto bs = pipeline.source.kafka.find("bootstrap.servers");
+  auto bs = pipeline.source.kafka.find("bootstrap.servers");
+  if (c.schema_drift_table && bs != pipeline.source.kafka.end()) {
+    m->drift_table_name_ = pipeline.SchemaDriftTableName();
+    m->drift_table_path_ = TablePathFor(pipeline.data_dir, m->drift_table_name_);
+    STRATA_ASSIGN_OR_RETURN(
+        m->drift_table_,
+        SchemaDriftTable::Open(m->drift_table_path_, m->drift_table_name_, c.quality_interval_ms,
+                               static_cast<size_t>(c.drift_samples)));
+    m->quality_->set_drift_table(m->drift_table_.get());
+  }
+  if (m->quality_->HasRules() || m->drift_table_) {
     if (bs == pipeline.source.kafka.end())
       return InvalidArgument("data-quality rules need kafka.\"bootstrap.servers\"");
     STRATA_ASSIGN_OR_RETURN(
@@ -78,6 +86,7 @@ void Monitoring::Start() {
 void Monitoring::Stop() {
   if (health_) health_->Stop();
   if (tap_) tap_->Stop();
+  if (drift_table_) drift_table_->Stop();
   if (progress_table_) progress_table_->Stop();
   if (webhooks_) webhooks_->Stop();
 }

@@ -6,6 +6,7 @@
 
 #include "monitor/alerts.h"
 #include "monitor/config.h"
+#include "monitor/drift_table.h"
 #include "monitor/health.h"
 #include "monitor/progress_table.h"
 #include "monitor/quality.h"
@@ -43,16 +44,21 @@ class Monitoring {
   // The progress table's catalog name and directory ("" when off).
   const std::string& progress_table_name() const { return progress_table_name_; }
   const std::string& progress_table_path() const { return progress_table_path_; }
+  // The schema-drift table ("" when off).
+  const std::string& drift_table_name() const { return drift_table_name_; }
+  const std::string& drift_table_path() const { return drift_table_path_; }
 
  private:
   explicit Monitoring(MonitoringConfig config) : config_(std::move(config)) {}
 
   MonitoringConfig config_;
   std::string progress_table_name_, progress_table_path_;
+  std::string drift_table_name_, drift_table_path_;
   std::unique_ptr<WebhookSender> webhooks_;
   std::unique_ptr<AlertManager> alerts_;
   std::shared_ptr<ProgressLog> progress_log_;
   std::shared_ptr<ProgressTable> progress_table_;
+  std::unique_ptr<SchemaDriftTable> drift_table_;
   std::shared_ptr<HealthMonitor> health_;
   std::shared_ptr<QualityMonitor> quality_;
   std::shared_ptr<KafkaQualityTap> tap_;

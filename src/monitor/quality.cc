@@ -50,6 +50,38 @@ bool TypeMatches(Want want, simdjson::ondemand::json_type t) {
   return false;
 }
 
+const char* ExpectedTypeName(Want want) {
+  switch (want) {
+    case Want::kString:
+      return "string";
+    case Want::kNumber:
+      return "number";
+    case Want::kObjectOrString:
+      return "object or string";
+  }
+  return "";
+}
+
+const char* JsonTypeName(simdjson::ondemand::json_type t) {
+  using T = simdjson::ondemand::json_type;
+  switch (t) {
+    case T::array:
+      return "array";
+    case T::object:
+      return "object";
+    case T::number:
+      return "number";
+    case T::string:
+      return "string";
+    case T::boolean:
+      return "boolean";
+    case T::null:
+      return "null";
+    default:
+      return "unknown";
+  }
+}
+
 std::string SamplesJson(const std::vector<std::string>& samples) {
   JsonWriter w;
   w.BeginArray();
@@ -104,13 +136,15 @@ QualityInterval& QualityMonitor::IntervalFor(int64_t ts) {
   return iv;
 }
 
-void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms) {
+void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms, int32_t partition,
+                             int64_t offset) {
   thread_local Parser p;
   p.buffer.assign(value.data(), value.size());
   p.buffer.resize(value.size() + simdjson::SIMDJSON_PADDING);
 
   std::array<bool, kFields.size()> present{}, null{}, wrong{};
-  std::vector<std::string_view> extra;  // new top-level keys (rare)
+  std::array<simdjson::ondemand::json_type, kFields.size()> types{};
+  std::vector<std::pair<std::string_view, simdjson::ondemand::json_type>> extra;  // rare
   std::string_view event_type;
   bool ok = false;
   {
@@ -128,10 +162,11 @@ void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms) {
         }
         const int i = FieldIndex(key);
         if (i < 0) {
-          extra.push_back(key);  // its value is skipped by the iteration
+          extra.push_back({key, t});  // its value is skipped by the iteration
           continue;
         }
         present[i] = true;
+        types[i] = t;
         if (t == simdjson::ondemand::json_type::null) {
           null[i] = true;
         } else if (!TypeMatches(kFields[i].want, t)) {
@@ -158,18 +193,41 @@ void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms) {
     auto& s = iv.samples[subject];
     if (s.size() < drift_samples_) s.emplace_back(value);
   };
+  auto drift = [&](const char* kind, std::string_view field, const char* expected,
+                   const char* observed) {
+    DriftRecord d;
+    d.detected_at_ms = NowMillis();
+    d.kind = kind;
+    d.field = std::string(field);
+    d.expected_type = expected;
+    d.observed_type = observed;
+    d.kafka_partition = partition;
+    d.kafka_offset = offset;
+    d.sample = std::string(value);
+    return d;
+  };
   for (size_t i = 0; i < kFields.size(); ++i) {
-    if (!present[i]) ++iv.absent[kFields[i].name];
+    if (!present[i]) {
+      ++iv.absent[kFields[i].name];
+      if (drift_table_ && !iv.missing_samples.count(kFields[i].name))
+        iv.missing_samples[kFields[i].name] =
+            drift("missing_field", kFields[i].name, ExpectedTypeName(kFields[i].want), "");
+    }
     if (!present[i] || null[i]) ++iv.nulls[kFields[i].name];
     if (wrong[i]) {
       ++iv.wrong_type[kFields[i].name];
       sample(std::string("type_change:") + kFields[i].name);
+      if (drift_table_ && drift_table_->Wants("type_change", kFields[i].name))
+        drift_table_->Record(drift("type_change", kFields[i].name,
+                                   ExpectedTypeName(kFields[i].want), JsonTypeName(types[i])));
     }
   }
   if (!event_type.empty()) ++iv.event_types[std::string(event_type)];
-  for (std::string_view k : extra) {
+  for (const auto& [k, t] : extra) {
     ++iv.new_fields[std::string(k)];
     sample("new_field:" + std::string(k));
+    if (drift_table_ && drift_table_->Wants("new_field", k))
+      drift_table_->Record(drift("new_field", k, "", JsonTypeName(t)));
   }
 }
 
@@ -353,6 +411,16 @@ void QualityMonitor::Judge(QualityInterval& iv) {
     }
   }
 
+  // Missing fields for the drift table, as the schema_drift rule judges them.
+  if (drift_table_ && enough_records) {
+    for (auto& [f, c] : iv.absent) {
+      if (static_cast<double>(c) <= 0.9 * static_cast<double>(iv.objects)) continue;
+      auto it = iv.missing_samples.find(f);
+      if (it != iv.missing_samples.end() && drift_table_->Wants("missing_field", f))
+        drift_table_->Record(std::move(it->second));
+    }
+  }
+
   if (learn_volume) {
     volume_.Add(static_cast<double>(iv.records), max_intervals_);
     volume_by_hour_[hour].Add(static_cast<double>(iv.records), max_intervals_);
@@ -431,7 +499,8 @@ class ObserveSink : public RecordSink {
   Status OnRecords(std::string_view, const KafkaRecord* records, size_t count) override {
     const int64_t now = NowMillis();
     for (size_t i = 0; i < count; ++i)
-      m_->Observe(records[i].value, records[i].timestamp_ms >= 0 ? records[i].timestamp_ms : now);
+      m_->Observe(records[i].value, records[i].timestamp_ms >= 0 ? records[i].timestamp_ms : now,
+                  records[i].partition, records[i].offset);
     return Status::OK();
   }
 

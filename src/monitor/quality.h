@@ -13,6 +13,7 @@
 
 #include "monitor/alerts.h"
 #include "monitor/config.h"
+#include "monitor/drift_table.h"
 #include "stream/progress.h"
 
 namespace strata {
@@ -33,6 +34,8 @@ struct QualityInterval {
   std::map<std::string, int64_t> event_types;  // event_type values (strings)
   std::map<std::string, int64_t> new_fields;   // top-level keys outside the event schema
   std::map<std::string, std::vector<std::string>> samples;  // drift subject -> first records
+  // With a drift table: per known field, the first record of the interval without it.
+  std::map<std::string, DriftRecord> missing_samples;
 };
 
 // Data-quality monitors over raw event JSON (the Kafka record values the bronze query reads):
@@ -48,8 +51,14 @@ class QualityMonitor {
   // a closed interval count into the oldest open one).
   QualityMonitor(const MonitoringConfig& config, AlertManager* alerts, int64_t close_delay_ms);
 
-  // Counts one record; `timestamp_ms` is its Kafka timestamp (or the read time).
-  void Observe(std::string_view value, int64_t timestamp_ms);
+  // Counts one record; `timestamp_ms` is its Kafka timestamp (or the read time); `partition`
+  // and `offset` locate it in Kafka for the drift table (-1 when unknown).
+  void Observe(std::string_view value, int64_t timestamp_ms, int32_t partition = -1,
+               int64_t offset = -1);
+  // Also writes what schema-drift detection finds (new fields, type changes, missing fields;
+  // whether or not a schema_drift rule is configured) to `table`, which must outlive this
+  // monitor. Call before the first Observe.
+  void set_drift_table(SchemaDriftTable* table) { drift_table_ = table; }
   // Judges every interval that ended at or before now_ms - close_delay_ms (empty intervals
   // included, once the first record was seen).
   void CloseIntervals(int64_t now_ms);
@@ -78,6 +87,7 @@ class QualityMonitor {
   bool time_of_day_;
   size_t drift_samples_;
   AlertManager* alerts_;
+  SchemaDriftTable* drift_table_ = nullptr;
 
   mutable std::mutex mu_;
   std::map<int64_t, QualityInterval> open_;  // guarded by mu_, by start

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/file_util.h"
+#include "event/event_schema.h"
 
 namespace strata {
 
@@ -82,6 +83,13 @@ class TableReader {
     if (!n) return static_cast<const toml::table*>(nullptr);
     if (!n->is_table()) return TypeError(key, "a table");
     return n->as_table();
+  }
+  // An array of tables [[prefix.key]], or nullptr when absent.
+  Result<const toml::array*> TableArray(const char* key) {
+    const toml::node* n = Take(key);
+    if (!n) return static_cast<const toml::array*>(nullptr);
+    if (!n->is_array_of_tables()) return TypeError(key, "[[tables]]");
+    return n->as_array();
   }
   bool Has(const char* key) const { return table_ && table_->get(key) != nullptr; }
   Status Finish() const {
@@ -309,7 +317,18 @@ std::map<std::string, std::string> PipelineConfig::Tables() const {
     if (g.enabled) out[g.table] = g.path;
   if (!silver.pages_table.empty()) out[silver.pages_table] = silver.pages_path;
   if (!silver.countries_table.empty()) out[silver.countries_table] = silver.countries_path;
+  out[silver.quality_table] = silver.quality_path;
+  out[ProgressTableName()] = TablePathFor(data_dir, ProgressTableName());
+  out[SchemaDriftTableName()] = TablePathFor(data_dir, SchemaDriftTableName());
   return out;
+}
+
+std::string PipelineConfig::ProgressTableName() const {
+  return bronze.table.substr(0, bronze.table.rfind('.') + 1) + name + "_progress";
+}
+
+std::string PipelineConfig::SchemaDriftTableName() const {
+  return bronze.table + "_schema_drift";
 }
 
 std::vector<const GoldConfig*> PipelineConfig::EnabledGoldTables() const {
@@ -411,6 +430,24 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
     STRATA_RETURN_IF_ERROR(r.Duration("maxFutureTime", &c.silver.max_future_ms));
     STRATA_RETURN_IF_ERROR(r.String("pagesTable", &c.silver.pages_table));
     STRATA_RETURN_IF_ERROR(r.String("countriesTable", &c.silver.countries_table));
+    STRATA_RETURN_IF_ERROR(r.String("qualityTable", &c.silver.quality_table));
+    STRATA_ASSIGN_OR_RETURN(const toml::array* expectations, r.TableArray("expectations"));
+    if (expectations) {
+      for (size_t i = 0; i < expectations->size(); ++i) {
+        TableReader er((*expectations)[i].as_table(),
+                       "silver.expectations[" + std::to_string(i) + "]");
+        ExpectationConfig e;
+        STRATA_RETURN_IF_ERROR(er.String("name", &e.name));
+        STRATA_RETURN_IF_ERROR(er.String("expr", &e.expr));
+        STRATA_RETURN_IF_ERROR(er.String("action", &e.action));
+        STRATA_RETURN_IF_ERROR(er.Finish());
+        c.silver.expectations.push_back(std::move(e));
+      }
+      // Compiled here only to report errors with their key; SilverProcessor compiles again.
+      STRATA_RETURN_IF_ERROR(
+          CompileExpectations(c.silver.expectations, BronzeSchema(), "silver.expectations")
+              .status());
+    }
     STRATA_ASSIGN_OR_RETURN(const toml::table* allowed, r.Sub("allowedValues"));
     if (allowed) {
       TableReader ar(allowed, "silver.allowedValues");
@@ -469,6 +506,7 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   // Derived names and paths.
   if (c.silver.late_table.empty()) c.silver.late_table = c.silver.table + "_late";
   if (c.silver.quarantine_table.empty()) c.silver.quarantine_table = c.silver.table + "_quarantine";
+  if (c.silver.quality_table.empty()) c.silver.quality_table = c.silver.table + "_quality";
   auto table_path = [&](LayerConfig& l) {
     l.path = l.path.empty() ? TablePathFor(c.data_dir, l.table) : Resolve(c.data_dir, l.path);
   };
@@ -478,6 +516,7 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
   for (auto& g : c.gold_tables) table_path(g);
   c.silver.late_path = TablePathFor(c.data_dir, c.silver.late_table);
   c.silver.quarantine_path = TablePathFor(c.data_dir, c.silver.quarantine_table);
+  c.silver.quality_path = TablePathFor(c.data_dir, c.silver.quality_table);
   if (!c.silver.pages_table.empty())
     c.silver.pages_path = TablePathFor(c.data_dir, c.silver.pages_table);
   if (!c.silver.countries_table.empty())

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "pipeline/expectations.h"
 #include "stream/trigger.h"
 
 namespace strata {
@@ -66,6 +67,10 @@ struct SilverConfig : LayerConfig {
   std::string late_table, late_path;
   std::string quarantine_table, quarantine_path;
   int64_t max_files_per_trigger = 1000;
+  // [[silver.expectations]] (pipeline/expectations.h), checked when parsed; their pass/fail
+  // counts per batch go to quality_table (default: <table>_quality).
+  std::vector<ExpectationConfig> expectations;
+  std::string quality_table, quality_path;
 };
 
 struct GoldConfig : LayerConfig {
@@ -107,8 +112,14 @@ struct PipelineConfig {
   // [gold] followed by the enabled [gold.<name>] tables.
   std::vector<const GoldConfig*> EnabledGoldTables() const;
 
-  // Every table of the pipeline: catalog name -> directory.
+  // Every table of the pipeline: catalog name -> directory. Includes the monitoring tables
+  // (progress, schema drift) and the expectations' quality table, which exist only when
+  // enabled (OpenCatalog skips tables that do not exist).
   std::map<std::string, std::string> Tables() const;
+  // <catalog>.<schema of bronze>.<name>_progress, written when [monitoring] progressTable is on.
+  std::string ProgressTableName() const;
+  // <bronze table>_schema_drift, written by the monitoring's schema-drift detection.
+  std::string SchemaDriftTableName() const;
   // The [kafka] settings with secret values replaced by "***", for logs and status output.
   std::map<std::string, std::string> RedactedKafka() const;
 };

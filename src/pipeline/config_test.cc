@@ -79,7 +79,11 @@ TEST(ConfigTest, DefaultsDeriveTablesAndCheckpoints) {
   PipelineConfig c = DefaultPipelineConfig();
   EXPECT_EQ(c.silver.late_table, "catalog.streaming.silver_clickstream_late");
   EXPECT_EQ(c.silver.quarantine_table, "catalog.streaming.silver_clickstream_quarantine");
-  EXPECT_EQ(c.Tables().size(), 10u);
+  // 10 of the pipeline's queries and dimensions, plus the monitoring and quality tables.
+  EXPECT_EQ(c.Tables().size(), 13u);
+  EXPECT_EQ(c.Tables().count("catalog.streaming.clickstream_progress"), 1u);
+  EXPECT_EQ(c.Tables().count("catalog.streaming.silver_clickstream_quality"), 1u);
+  EXPECT_EQ(c.Tables().count("catalog.streaming.bronze_clickstream_schema_drift"), 1u);
   EXPECT_EQ(c.silver.pages_path, "strata-data/catalog/dimensions/pages");
   ASSERT_EQ(c.EnabledGoldTables().size(), 4u);
   EXPECT_EQ(c.gold.watermark_rule.policy, "min");

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "core/json_writer.h"
 #include "core/time_util.h"
 #include "event/bronze_builder.h"
 #include "event/event_schema.h"
@@ -55,8 +56,9 @@ std::vector<Field> SilverFields() {
   return f;
 }
 
-// Appends bronze row `r` to a silver-shaped batch (the first 16 columns of `out`).
-void AppendSilverRow(const RecordBatch& in, size_t r, RecordBatch& out) {
+// Appends bronze rows rows[0..n) to a silver-shaped batch (the first 16 columns of `out`): the
+// event columns by column-wise gathers, then event_time, event_date and event_hour.
+void AppendSilverRows(const RecordBatch& in, const uint32_t* rows, size_t n, RecordBatch& out) {
   static constexpr int kCopied[][2] = {{bronze::kEventId, silver::kEventId},
                                        {bronze::kUserId, silver::kUserId},
                                        {bronze::kSessionId, silver::kSessionId},
@@ -70,13 +72,48 @@ void AppendSilverRow(const RecordBatch& in, size_t r, RecordBatch& out) {
                                        {bronze::kKafkaPartition, silver::kKafkaPartition},
                                        {bronze::kKafkaOffset, silver::kKafkaOffset},
                                        {bronze::kKafkaTimestamp, silver::kKafkaTimestamp}};
-  for (const auto& [from, to] : kCopied) out.column(to).AppendFrom(in.column(from), r);
-  int64_t micros = in.column(bronze::kEventTimestamp).Int64(r) * 1000;
-  out.column(silver::kEventTime).AppendInt64(micros);
-  out.column(silver::kEventDate).AppendInt32(DaysFromMicros(micros));
-  int64_t hour = (micros / kMicrosPerHour) % 24;
-  if (hour < 0) hour += 24;
-  out.column(silver::kEventHour).AppendInt32(static_cast<int32_t>(hour));
+  if (n == 0) return;
+  for (const auto& [from, to] : kCopied) out.column(to).AppendRows(in.column(from), rows, n);
+  const int64_t* ts = in.column(bronze::kEventTimestamp).int64_data();
+  Column& event_time = out.column(silver::kEventTime);
+  Column& event_date = out.column(silver::kEventDate);
+  Column& event_hour = out.column(silver::kEventHour);
+  event_time.Reserve(event_time.size() + n);
+  event_date.Reserve(event_date.size() + n);
+  event_hour.Reserve(event_hour.size() + n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t micros = ts[rows[i]] * 1000;
+    event_time.AppendInt64(micros);
+    event_date.AppendInt32(DaysFromMicros(micros));
+    int64_t hour = (micros / kMicrosPerHour) % 24;
+    if (hour < 0) hour += 24;
+    event_hour.AppendInt32(static_cast<int32_t>(hour));
+  }
+}
+
+// The event columns of bronze row `r` as a JSON object, for error messages.
+std::string RowSample(const RecordBatch& in, size_t r) {
+  static constexpr int kShown[] = {
+      bronze::kEventId,        bronze::kUserId,     bronze::kSessionId,      bronze::kEventType,
+      bronze::kPageUrl,        bronze::kReferrer,   bronze::kDeviceType,     bronze::kCountry,
+      bronze::kEventTimestamp, bronze::kProperties, bronze::kKafkaPartition, bronze::kKafkaOffset};
+  JsonWriter w;
+  w.BeginObject();
+  for (int c : kShown) {
+    const Column& col = in.column(c);
+    w.Key(in.schema()->field(c).name);
+    if (col.IsNull(r)) {
+      w.Null();
+    } else if (col.type() == TypeId::kString) {
+      w.String(col.String(r));
+    } else if (col.type() == TypeId::kInt32) {
+      w.Int(col.Int32(r));
+    } else {
+      w.Int(col.Int64(r));
+    }
+  }
+  w.EndObject();
+  return w.Take();
 }
 
 // Per partition: the snapshot blob (or empty) and the delta blobs in order; the global blob is
@@ -162,6 +199,17 @@ SchemaPtr SilverQuarantineSchema() {
   return schema;
 }
 
+SchemaPtr SilverQualitySchema() {
+  static const SchemaPtr schema =
+      std::make_shared<Schema>(std::vector<Field>{{"batch_id", TypeId::kInt64, false},
+                                                  {"timestamp", TypeId::kTimestamp, false},
+                                                  {"expectation", TypeId::kString, false},
+                                                  {"action", TypeId::kString, false},
+                                                  {"passed", TypeId::kInt64, false},
+                                                  {"failed", TypeId::kInt64, false}});
+  return schema;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bronze
 
@@ -225,6 +273,10 @@ Result<std::unique_ptr<SilverProcessor>> SilverProcessor::Create(const SilverOpt
     std::sort(cr.sorted_allowed.begin(), cr.sorted_allowed.end());
     p->rules_.push_back(std::move(cr));
   }
+  STRATA_ASSIGN_OR_RETURN(
+      p->expectations_,
+      CompileExpectations(options.expectations, BronzeSchema(), "silver.expectations"));
+  p->expectation_counts_.resize(p->expectations_.size());
   STRATA_RETURN_IF_ERROR(p->LoadState({}, {}));
   return p;
 }
@@ -239,6 +291,7 @@ Status SilverProcessor::BeginBatch(const BatchContext& ctx) {
   watermark_micros_ = ToMicros(ctx.watermark_ms);
   if (watermark_micros_ != kNoWatermark) dedup_->Evict(watermark_micros_);
   batch_metrics_ = ProcessorMetrics{};
+  expectation_counts_.assign(expectations_.size(), ExpectationCount{});
   dropped_before_ = dedup_->stats().duplicates_dropped;
   if (pages_) STRATA_RETURN_IF_ERROR(pages_->Refresh());
   if (countries_) STRATA_RETURN_IF_ERROR(countries_->Refresh());
@@ -253,13 +306,11 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
   const Column& event_type = in.column(bronze::kEventType);
   const Column& event_ts = in.column(bronze::kEventTimestamp);
 
-  RecordBatch on_time(SilverSchema());
-  RecordBatch late(SilverLateSchema());
   RecordBatch quarantine(SilverQuarantineSchema());
-  on_time.Reserve(n);
   const int64_t now_micros = ctx_.batch_timestamp_ms * 1000;
 
-  auto quarantine_row = [&](size_t r, const char* rule, std::string_view reason) {
+  // Quarantined rows are rare: appended one by one, with their rule and reason.
+  auto quarantine_row = [&](size_t r, std::string_view rule, std::string_view reason) {
     static constexpr int kCopied[][2] = {{bronze::kEventId, 0},        {bronze::kUserId, 1},
                                          {bronze::kEventType, 2},      {bronze::kEventTimestamp, 3},
                                          {bronze::kKafkaPartition, 4}, {bronze::kKafkaOffset, 5},
@@ -270,6 +321,8 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
     quarantine.column(10).AppendInt64(now_micros);
   };
 
+  // 1. Built-in validation: checked_[r] = 1 for the rows that pass.
+  checked_.assign(n, 0);
   for (size_t r = 0; r < n; ++r) {
     if (parse_error.IsValid(r)) {
       quarantine_row(r, "parse_error", parse_error.String(r));
@@ -299,41 +352,64 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
       const Column& col = in.column(rule.column);
       const bool empty = col.IsNull(r) || col.String(r).empty();
       if (rule.required && empty) {
-        quarantine_row(r, rule.required_rule.c_str(), "field is null or empty");
+        quarantine_row(r, rule.required_rule, "field is null or empty");
         broken = true;
         break;
       }
       if (!empty && !rule.sorted_allowed.empty() &&
           !std::binary_search(rule.sorted_allowed.begin(), rule.sorted_allowed.end(),
                               col.String(r))) {
-        quarantine_row(r, rule.allowed_rule.c_str(), col.String(r));
+        quarantine_row(r, rule.allowed_rule, col.String(r));
         broken = true;
         break;
       }
     }
     if (broken) continue;
-    int64_t t = event_ts.Int64(r) * 1000;
-    if (options_.max_future_ms > 0 && t > now_micros + options_.max_future_ms * 1000) {
+    if (options_.max_future_ms > 0 &&
+        event_ts.Int64(r) * 1000 > now_micros + options_.max_future_ms * 1000) {
       quarantine_row(r, "event_time_future", "event time is beyond the allowed future bound");
       continue;
     }
+    checked_[r] = 1;
+  }
+  keep_ = checked_;
+
+  // 1b. Expectations, a column at a time.
+  if (!expectations_.empty()) STRATA_RETURN_IF_ERROR(ApplyExpectations(in, quarantine));
+
+  // 2-3. Destinations of the kept rows: late (below the watermark) or on time.
+  on_time_rows_.clear();
+  late_rows_.clear();
+  on_time_rows_.reserve(n);
+  const int64_t* ts = event_ts.int64_data();
+  int64_t max_event_ms = batch_metrics_.max_event_time_ms;
+  for (size_t r = 0; r < n; ++r) {
+    if (!keep_[r]) continue;
+    const int64_t t = ts[r] * 1000;
     if (watermark_micros_ != kNoWatermark && t < watermark_micros_) {
-      AppendSilverRow(in, r, late);
-      late.column(silver::kNumColumns).AppendInt64(watermark_micros_);
-      late.column(silver::kNumColumns + 1).AppendInt64((watermark_micros_ - t) / 1000);
-      continue;
+      late_rows_.push_back(static_cast<uint32_t>(r));
+    } else {
+      on_time_rows_.push_back(static_cast<uint32_t>(r));
+      max_event_ms = std::max(max_event_ms, ts[r]);
     }
-    AppendSilverRow(in, r, on_time);
+  }
+  batch_metrics_.max_event_time_ms = max_event_ms;
+
+  RecordBatch on_time(SilverSchema());
+  AppendSilverRows(in, on_time_rows_.data(), on_time_rows_.size(), on_time);
+  RecordBatch late(SilverLateSchema());
+  if (!late_rows_.empty()) {
+    AppendSilverRows(in, late_rows_.data(), late_rows_.size(), late);
+    for (uint32_t r : late_rows_) {
+      late.column(silver::kNumColumns).AppendInt64(watermark_micros_);
+      late.column(silver::kNumColumns + 1).AppendInt64((watermark_micros_ - ts[r] * 1000) / 1000);
+    }
   }
 
+  // 4-5. Enrichment, watermark, dedup.
   Enrich(on_time);
   STRATA_RETURN_IF_ERROR(
       tracker_->ObserveBatch(on_time, "event_time", "kafka_partition", now_micros));
-  const Column& et = on_time.column(silver::kEventTime);
-  for (size_t r = 0; r < on_time.num_rows(); ++r)
-    batch_metrics_.max_event_time_ms =
-        std::max(batch_metrics_.max_event_time_ms, et.Int64(r) / 1000);
-
   std::vector<uint32_t> keep;
   keep.reserve(on_time.num_rows());
   STRATA_RETURN_IF_ERROR(
@@ -347,6 +423,60 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
   }
   if (late.num_rows()) outputs[1].push_back(std::move(late));
   if (quarantine.num_rows()) outputs[2].push_back(std::move(quarantine));
+  return Status::OK();
+}
+
+Status SilverProcessor::ApplyExpectations(const RecordBatch& in, RecordBatch& quarantine) {
+  const size_t n = in.num_rows();
+  const int64_t now_micros = ctx_.batch_timestamp_ms * 1000;
+  const uint8_t* checked = checked_.data();
+  for (size_t e = 0; e < expectations_.size(); ++e) {
+    const Expectation& x = expectations_[e];
+    x.predicate.Evaluate(in, &pass_);
+    const uint8_t* pass = pass_.data();
+    int64_t passed = 0, checked_rows = 0;
+    for (size_t r = 0; r < n; ++r) {
+      checked_rows += checked[r];
+      passed += checked[r] & pass[r];
+    }
+    const int64_t failed = checked_rows - passed;
+    expectation_counts_[e].passed += passed;
+    expectation_counts_[e].failed += failed;
+    if (failed == 0 || x.action == ExpectationAction::kWarn) continue;
+    if (x.action == ExpectationAction::kFail) {
+      size_t first = 0;
+      while (!(checked[first] && !pass[first])) ++first;
+      return InvalidArgument("silver expectation '" + x.name + "' (action fail, " +
+                             x.predicate.text() + ") failed for " + std::to_string(failed) +
+                             " of " + std::to_string(checked_rows) +
+                             " rows; first failing row: " + RowSample(in, first) +
+                             "; the batch is not committed (change or remove the expectation "
+                             "to go on)");
+    }
+    // Drop: rows still kept that fail go to quarantine under this expectation's name.
+    dropped_rows_.clear();
+    for (size_t r = 0; r < n; ++r) {
+      if (keep_[r] && !pass[r]) {
+        dropped_rows_.push_back(static_cast<uint32_t>(r));
+        keep_[r] = 0;
+      }
+    }
+    if (dropped_rows_.empty()) continue;
+    static constexpr int kCopied[][2] = {{bronze::kEventId, 0},        {bronze::kUserId, 1},
+                                         {bronze::kEventType, 2},      {bronze::kEventTimestamp, 3},
+                                         {bronze::kKafkaPartition, 4}, {bronze::kKafkaOffset, 5},
+                                         {bronze::kKafkaTimestamp, 6}, {bronze::kRawValue, 7}};
+    const uint32_t* rows = dropped_rows_.data();
+    const size_t k = dropped_rows_.size();
+    for (const auto& [from, to] : kCopied)
+      quarantine.column(to).AppendRows(in.column(from), rows, k);
+    const std::string reason = "failed expectation: " + x.predicate.text();
+    for (size_t i = 0; i < k; ++i) {
+      quarantine.column(8).AppendString(x.name);
+      quarantine.column(9).AppendString(reason);
+      quarantine.column(10).AppendInt64(now_micros);
+    }
+  }
   return Status::OK();
 }
 
@@ -371,9 +501,25 @@ void SilverProcessor::Enrich(RecordBatch& rows) const {
   join(countries_.get(), silver::kCountry, 0, silver::kRegion);
 }
 
-Status SilverProcessor::EndBatch(std::vector<std::vector<RecordBatch>>&, ProcessorMetrics& m) {
+Status SilverProcessor::EndBatch(std::vector<std::vector<RecordBatch>>& outputs,
+                                 ProcessorMetrics& m) {
   DedupStats s = dedup_->stats();
   m = batch_metrics_;
+  if (!expectations_.empty()) {
+    RecordBatch quality(SilverQualitySchema());
+    for (size_t e = 0; e < expectations_.size(); ++e) {
+      const char* action = ExpectationActionName(expectations_[e].action);
+      const ExpectationCount& c = expectation_counts_[e];
+      quality.column(0).AppendInt64(ctx_.batch_id);
+      quality.column(1).AppendInt64(ctx_.batch_timestamp_ms * 1000);
+      quality.column(2).AppendString(expectations_[e].name);
+      quality.column(3).AppendString(action);
+      quality.column(4).AppendInt64(c.passed);
+      quality.column(5).AppendInt64(c.failed);
+      m.expectations.push_back({expectations_[e].name, action, c.passed, c.failed});
+    }
+    if (outputs.size() > 3) outputs[3].push_back(std::move(quality));
+  }
   m.state_rows = static_cast<int64_t>(s.keys);
   m.state_bytes = static_cast<int64_t>(s.bytes);
   m.rows_dropped_duplicates = static_cast<int64_t>(s.duplicates_dropped - dropped_before_);

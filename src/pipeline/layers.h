@@ -8,6 +8,7 @@
 #include "connectors/kafka_source.h"
 #include "operators/watermark.h"
 #include "pipeline/enrichment.h"
+#include "pipeline/expectations.h"
 #include "stream/processor.h"
 
 namespace strata {
@@ -20,6 +21,9 @@ class WindowAggregator;
 SchemaPtr SilverSchema();
 SchemaPtr SilverLateSchema();
 SchemaPtr SilverQuarantineSchema();
+// The data-quality table of silver's expectations: one row per batch per expectation
+// (batch_id, timestamp, expectation, action, passed, failed).
+SchemaPtr SilverQualitySchema();
 
 // Kafka records -> bronze rows (event/bronze_builder.h).
 class BronzeDecoder : public RecordDecoder {
@@ -72,11 +76,23 @@ struct SilverOptions {
   // Dimension tables joined to each silver row (page_category, product by page_url; region by
   // country); re-read when they get a new version.
   EnrichmentOptions enrichment;
+  // DLT-style expectations over the bronze columns of the rows that passed the built-in
+  // validation (pipeline/expectations.h). Not part of Fingerprint(): changing them does not
+  // invalidate the checkpoint (a batch stopped by a failing `fail` expectation re-runs with the
+  // new ones).
+  std::vector<ExpectationConfig> expectations;
 };
 
-// Bronze -> silver (outputs: 0 silver, 1 late, 2 quarantine).
+// Bronze -> silver (outputs: 0 silver, 1 late, 2 quarantine, and 3 quality when there are
+// expectations).
 //   1. validation: a row with a parse error, no event_id or user_id, or an event type not in
 //      the allowed list goes to quarantine with the rule it broke;
+//   1b. expectations, each evaluated over the whole batch a column at a time and counted over
+//      the rows that passed step 1 (each expectation independently): `warn` only counts; a row
+//      failing a `drop` expectation goes to quarantine with the first such expectation's name as
+//      its rule; a row failing a `fail` expectation makes Process return InvalidArgument naming
+//      the expectation with the first failing row (the query stops, the batch is not committed,
+//      and a restart re-runs it). EndBatch writes one quality row per expectation;
 //   2. event_time = event_timestamp (ms) as a timestamp; event_date and event_hour from it;
 //   3. lateness: a valid row with event_time < the batch's watermark goes to the late table
 //      with how late it was;
@@ -105,6 +121,9 @@ class SilverProcessor : public BatchProcessor {
   explicit SilverProcessor(const SilverOptions& options);
   // Appends the enrichment columns to `rows` (whose base columns are filled).
   void Enrich(RecordBatch& rows) const;
+  // Step 1b over `in`: counts, quarantines drop failures into `quarantine`, clears keep_[r] for
+  // them; InvalidArgument for a failing `fail` expectation.
+  Status ApplyExpectations(const RecordBatch& in, RecordBatch& quarantine);
   SilverOptions options_;
   std::vector<std::string> sorted_types_;
   struct CompiledRule {
@@ -114,6 +133,15 @@ class SilverProcessor : public BatchProcessor {
     std::vector<std::string> sorted_allowed;
   };
   std::vector<CompiledRule> rules_;
+  std::vector<Expectation> expectations_;
+  struct ExpectationCount {
+    int64_t passed = 0, failed = 0;
+  };
+  std::vector<ExpectationCount> expectation_counts_;  // of the current batch
+  // Per-batch scratch, reused: rows that passed the built-in validation, rows still bound for
+  // silver or late, one expectation's result, and the row selections gathered per output.
+  std::vector<uint8_t> checked_, keep_, pass_;
+  std::vector<uint32_t> on_time_rows_, late_rows_, dropped_rows_;
   std::unique_ptr<DimensionTable> pages_;
   std::unique_ptr<DimensionTable> countries_;
   std::unique_ptr<WatermarkTracker> tracker_;

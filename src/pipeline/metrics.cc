@@ -20,6 +20,11 @@ void PipelineMetrics::OnQueryProgress(const QueryProgress& p) {
   t.quarantined_rows += p.state.rows_quarantined;
   t.dropped_by_watermark += p.state.rows_dropped_by_watermark;
   t.state_rows = p.state.state_rows;
+  for (const auto& e : p.state.expectations) {
+    auto& [passed, failed] = t.expectations[e.name];
+    passed += e.passed;
+    failed += e.failed;
+  }
 }
 
 std::map<std::string, PipelineMetrics::QueryTotals> PipelineMetrics::Snapshot() const {

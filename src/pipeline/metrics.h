@@ -27,6 +27,8 @@ class PipelineMetrics : public QueryListener {
     int64_t quarantined_rows = 0;
     int64_t dropped_by_watermark = 0;
     int64_t state_rows = 0;
+    // Per expectation name: rows that passed and failed since start.
+    std::map<std::string, std::pair<int64_t, int64_t>> expectations;
   };
 
   void OnQueryProgress(const QueryProgress& p) override;

@@ -136,6 +136,9 @@ Status Pipeline::Build() {
         EnsureTable(c.silver.late_table, c.silver.late_path, SilverLateSchema(), {}));
     STRATA_RETURN_IF_ERROR(EnsureTable(c.silver.quarantine_table, c.silver.quarantine_path,
                                        SilverQuarantineSchema(), {}));
+    if (!c.silver.expectations.empty())
+      STRATA_RETURN_IF_ERROR(
+          EnsureTable(c.silver.quality_table, c.silver.quality_path, SilverQualitySchema(), {}));
     DeltaSourceOptions so;
     so.table_name = c.bronze.table;
     so.path = c.bronze.path;
@@ -153,6 +156,7 @@ Status Pipeline::Build() {
     sv.enrichment.pages_path = c.silver.pages_path;
     sv.enrichment.countries_path = c.silver.countries_path;
     sv.event_types = c.silver.event_types;
+    sv.expectations = c.silver.expectations;
     STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(sv));
     QueryOptions qo;
     qo.name = ShortName(c.silver.table);
@@ -164,6 +168,11 @@ Status Pipeline::Build() {
     sinks.push_back(MakeSink(c.silver.late_table, c.silver.late_path, SilverLateSchema(), {}));
     sinks.push_back(MakeSink(c.silver.quarantine_table, c.silver.quarantine_path,
                              SilverQuarantineSchema(), {}));
+    // The expectations' pass/fail counts: one more output, committed with the batch's txn like
+    // the others, so each batch's counts are in the table exactly once.
+    if (!c.silver.expectations.empty())
+      sinks.push_back(
+          MakeSink(c.silver.quality_table, c.silver.quality_path, SilverQualitySchema(), {}));
     queries_.push_back(std::make_unique<StreamingQuery>(
         qo, std::make_unique<DeltaSource>(std::move(so)), std::move(processor), std::move(sinks),
         options_.listener));

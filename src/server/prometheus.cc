@@ -167,6 +167,17 @@ std::string RenderPrometheus(const std::vector<QueryStatusView>& queries,
         [](T t) { return t.dropped_duplicates; });
   total("strata_rows_quarantined_total", "Rows routed to the quarantine table since start.",
         [](T t) { return t.quarantined_rows; });
+  e.Family("strata_expectation_passed_rows_total", "counter",
+           "Rows that passed a data-quality expectation since start.");
+  for (const auto& [query, t] : totals)
+    for (const auto& [name, counts] : t.expectations)
+      e.Sample(Labels{{"query", query}, {"expectation", name}}, static_cast<double>(counts.first));
+  e.Family("strata_expectation_failed_rows_total", "counter",
+           "Rows that failed a data-quality expectation since start (warn: kept, drop: "
+           "quarantined, fail: the query stopped).");
+  for (const auto& [query, t] : totals)
+    for (const auto& [name, counts] : t.expectations)
+      e.Sample(Labels{{"query", query}, {"expectation", name}}, static_cast<double>(counts.second));
   e.Family("strata_table_rows_written_total", "counter", "Rows committed per table since start.");
   for (const auto& [query, t] : totals)
     for (const auto& [table, rows] : t.table_rows)

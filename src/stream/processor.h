@@ -10,6 +10,14 @@
 
 namespace strata {
 
+// Pass/fail counts of one data-quality expectation over one batch.
+struct ExpectationMetrics {
+  std::string name;
+  std::string action;  // "warn" | "drop" | "fail"
+  int64_t passed = 0;
+  int64_t failed = 0;
+};
+
 // Metrics a processor reports for one batch (Spark's stateOperators plus strata's own).
 struct ProcessorMetrics {
   int64_t state_rows = 0;
@@ -20,6 +28,7 @@ struct ProcessorMetrics {
   int64_t rows_quarantined = 0;  // routed to a quarantine table
   int64_t rows_updated = 0;      // state rows changed by the batch
   int64_t max_event_time_ms = -1;
+  std::vector<ExpectationMetrics> expectations;  // in config order; empty without expectations
 };
 
 // One piece of a processor's state in the checkpoint: the state of one source partition (or

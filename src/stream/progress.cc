@@ -84,6 +84,15 @@ std::string QueryProgress::ToJson() const {
     w.Key("latencyMs").BeginObject().Key("p50").Int(latency_p50_ms).Key("p99").Int(latency_p99_ms);
     w.Key("max").Int(latency_max_ms).EndObject();
   }
+  if (!state.expectations.empty()) {
+    // As Delta Live Tables' event log: data_quality.expectations per flow.
+    w.Key("dataQuality").BeginObject().Key("expectations").BeginArray();
+    for (const auto& e : state.expectations) {
+      w.BeginObject().Key("name").String(e.name).Key("action").String(e.action);
+      w.Key("passedRecords").Int(e.passed).Key("failedRecords").Int(e.failed).EndObject();
+    }
+    w.EndArray().EndObject();
+  }
   w.Key("tables").BeginArray();
   for (const auto& t : tables) {
     w.BeginObject().Key("table").String(t.table).Key("rows").Int(t.rows).Key("files").Int(t.files);
