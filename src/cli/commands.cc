@@ -77,8 +77,10 @@ std::string FormatWatermark(int64_t ms) {
 // The config a table command works on: --config, else defaults under --data-dir.
 Result<PipelineConfig> ConfigFor(const std::string& config_file, const std::string& data_dir) {
   if (!config_file.empty()) return LoadPipelineConfig(config_file);
-  std::string toml =
-      "[pipeline]\ndata_dir = \"" + (data_dir.empty() ? "./strata-data" : data_dir) + "\"\n";
+  // [gold.sessions] is off by default but on in the demo: listed so that its table can be
+  // queried when it exists under the data dir (tables that do not exist are skipped).
+  std::string toml = "[pipeline]\ndata_dir = \"" + (data_dir.empty() ? "./strata-data" : data_dir) +
+                     "\"\n[gold.sessions]\n";
   return ParsePipelineConfig(toml, "<defaults>");
 }
 
