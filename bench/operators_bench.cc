@@ -202,9 +202,12 @@ void BM_WindowEmitFinal(benchmark::State& state) {
 }
 BENCHMARK(BM_WindowEmitFinal)->Unit(benchmark::kMillisecond);
 
-// Session windows by user_id (100 k users, 30 min gap) over 100 k-row batches.
+// Session windows by user_id (100 k users, 30 min gap) over 100 k-row batches, with page views
+// and conversions from event_type.
 void BM_SessionWindow(benchmark::State& state) {
   SessionWindowOptions o;
+  o.key_column = "user_id";
+  o.user_column = "";
   auto agg = std::move(SessionWindowAggregator::Create(o)).value();
   std::vector<RecordBatch> batches;
   for (int i = 0; i < 8; ++i) {
