@@ -345,7 +345,14 @@ SessionWindowStats SessionWindowAggregator::stats() const {
   s.sessions_emitted = sessions_emitted_;
   for (const auto& [p, ps] : partitions_) {
     s.keys += ps->keys.size();
-    for (const KeyState& k : ps->keys) s.open_sessions += k.sessions.size();
+    s.bytes += ps->keys.capacity() * sizeof(KeyState) + ps->index.capacity() * sizeof(uint32_t);
+    for (const KeyState& k : ps->keys) {
+      s.open_sessions += k.sessions.size();
+      s.bytes += k.sessions.capacity() * sizeof(Session) + k.retracted.capacity() * sizeof(int64_t);
+      if (k.key.capacity() > 15) s.bytes += k.key.capacity() + 1;
+      for (const Session& x : k.sessions)
+        if (x.user.capacity() > 15) s.bytes += x.user.capacity() + 1;
+    }
   }
   return s;
 }

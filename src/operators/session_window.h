@@ -40,6 +40,7 @@ struct SessionWindowStats {
   uint64_t open_sessions = 0;
   uint64_t keys = 0;
   uint64_t sessions_emitted = 0;  // final rows
+  uint64_t bytes = 0;             // approximate heap bytes of the state
 };
 
 // Event-time session windows per key (e.g. session_id), per source partition. A session is

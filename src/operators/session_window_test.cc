@@ -303,6 +303,7 @@ TEST(SessionWindowTest, SnapshotPlusDeltasRestoreEquivalence) {
     ASSERT_TRUE(restored->Restore(p, snaps[p], views, wm).ok());
   }
   EXPECT_EQ(restored->stats().open_sessions, live->stats().open_sessions);
+  EXPECT_GT(restored->stats().bytes, restored->stats().open_sessions * 40);
   // The same input gives the same provisional rows and retractions (the provisional rows
   // already written survive the restore), then the same final rows.
   auto more = events(8);

@@ -118,6 +118,7 @@ Status SessionProcessor::EndBatch(std::vector<std::vector<RecordBatch>>& outputs
   }
   SessionWindowStats s = agg_->stats();
   m.state_rows = static_cast<int64_t>(s.open_sessions);
+  m.state_bytes = static_cast<int64_t>(s.bytes);
   m.rows_dropped_by_watermark = static_cast<int64_t>(s.rows_dropped_by_watermark - dropped_before_);
   m.max_event_time_ms = max_event_time_ms_;
   return Status::OK();
