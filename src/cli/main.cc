@@ -144,15 +144,18 @@ int main(int argc, char** argv) {
   vacuum_cmd->add_option("table", vacuum.table, "Table name or path")->required();
 
   ReprocessArgs reprocess;
-  auto* reprocess_cmd = app.add_subcommand(
-      "reprocess", "Recompute a gold table's windows of a time range from silver, in one commit");
+  auto* reprocess_cmd = app.add_subcommand("reprocess",
+                                           "Recompute a time range of a gold table from silver, or "
+                                           "of silver from bronze, in one commit");
   reprocess_cmd->add_option("--config", reprocess.config_file, "Pipeline TOML");
   reprocess_cmd->add_option("--data-dir", reprocess.data_dir, "Data directory");
-  reprocess_cmd->add_option("--table", reprocess.table, "Gold table")->required();
-  reprocess_cmd->add_option("--from", reprocess.from, "First window start (epoch ms or UTC time)")
+  reprocess_cmd->add_option("--table", reprocess.table, "Gold table, or the silver table")
       ->required();
-  reprocess_cmd->add_option("--to", reprocess.to, "End of the window starts (exclusive)")
+  reprocess_cmd
+      ->add_option("--from", reprocess.from,
+                   "First window start (silver: event time), epoch ms or UTC time")
       ->required();
+  reprocess_cmd->add_option("--to", reprocess.to, "End of the range (exclusive)")->required();
   reprocess_cmd->add_flag("--include-late", reprocess.include_late,
                           "Also use the rows of the silver late-data table");
 

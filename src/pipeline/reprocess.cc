@@ -4,12 +4,17 @@
 #include <cctype>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <numeric>
 #include <unordered_set>
 
 #include "core/file_util.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
+#include "event/event_schema.h"
 #include "lake/delta/partition_values.h"
+#include "lake/delta/scan.h"
+#include "lake/delta/stats.h"
 #include "lake/delta/table.h"
 #include "lake/parquet/parquet_reader.h"
 #include "lake/parquet/parquet_writer.h"
@@ -88,6 +93,154 @@ Status ScanRange(ParquetReader& reader, const std::string& path, int64_t lo_ms, 
   });
 }
 
+bool NamesTable(const std::string& catalog_name, const std::string& arg) {
+  return catalog_name == arg || catalog_name.substr(catalog_name.rfind('.') + 1) == arg;
+}
+
+// The config key of a gold table's section: "gold" or "gold.<name>".
+std::string GoldSection(const GoldConfig& g) {
+  return g.name.empty() ? "gold" : "gold." + g.name;
+}
+
+// The silver processor of the streaming query, built from the same config keys.
+SilverOptions SilverOptionsOf(const SilverConfig& c) {
+  SilverOptions sv;
+  sv.watermark_delay_ms = c.watermark_ms;
+  sv.dedup_key = c.dedup_key;
+  sv.watermark_policy =
+      c.watermark_rule.policy == "max" ? WatermarkPolicy::kMax : WatermarkPolicy::kMin;
+  sv.idle_timeout_ms = c.watermark_rule.idle_timeout_ms;
+  sv.max_future_ms = c.max_future_ms;
+  for (const auto& f : c.required_fields) sv.field_rules.push_back({f, true, {}});
+  for (const auto& [f, values] : c.allowed_values) sv.field_rules.push_back({f, false, values});
+  sv.enrichment.pages_path = c.pages_path;
+  sv.enrichment.countries_path = c.countries_path;
+  sv.event_types = c.event_types;
+  return sv;
+}
+
+// Bronze rows with event_timestamp in [from_ms, to_ms), ordered by (kafka_partition,
+// kafka_offset). Files are pruned by their event_date partition.
+Result<RecordBatch> ReadBronzeRange(ParquetReader& reader, const std::string& path, int64_t from_ms,
+                                    int64_t to_ms) {
+  RecordBatch all(BronzeSchema());
+  STRATA_ASSIGN_OR_RETURN(auto table, delta::DeltaTable::Open(path));
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, table->LatestSnapshot());
+  STRATA_ASSIGN_OR_RETURN(
+      auto files, delta::PruneFiles(*snapshot, {"event_date", from_ms * 1000, to_ms * 1000}));
+  std::vector<std::string> paths;
+  for (const auto& f : files) paths.push_back(delta::ResolveDataPath(path, f.path));
+  if (paths.empty()) return all;
+  STRATA_RETURN_IF_ERROR(
+      reader.Scan(paths, BronzeSchema(), 1 << 16, [&](RecordBatch&& b) -> Status {
+        const Column& t = b.column(bronze::kEventTimestamp);
+        std::vector<uint32_t> keep;
+        for (size_t r = 0; r < b.num_rows(); ++r)
+          if (t.IsValid(r) && t.Int64(r) >= from_ms && t.Int64(r) < to_ms)
+            keep.push_back(static_cast<uint32_t>(r));
+        if (keep.size() == b.num_rows()) {
+          all.Append(b);
+        } else if (!keep.empty()) {
+          all.Append(b.Take(keep));
+        }
+        return Status::OK();
+      }));
+  const Column& part = all.column(bronze::kKafkaPartition);
+  const Column& off = all.column(bronze::kKafkaOffset);
+  std::vector<uint32_t> order(all.num_rows());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return std::make_pair(part.Int32(a), off.Int64(a)) <
+           std::make_pair(part.Int32(b), off.Int64(b));
+  });
+  return all.Take(order);
+}
+
+// Stages on `txn`: every file of `files` holding a silver row with event_time in [lo_us, hi_us)
+// is removed and its other rows are written again, with `incoming`, as new files (one per
+// partition value). Returns the stats and the newest event_time (us) of the rows added.
+struct SilverStaged {
+  CopyOnWriteStats cow;
+  int64_t max_added_event_time_us = std::numeric_limits<int64_t>::min();
+  std::vector<std::string> written;  // absolute paths, to delete if the commit fails
+};
+
+Result<SilverStaged> StageSilverReplace(const SilverConfig& silver,
+                                        const std::vector<delta::AddFile>& files,
+                                        ParquetReader& reader, ParquetWriter& writer,
+                                        const RecordBatch& incoming, int64_t lo_us, int64_t hi_us,
+                                        delta::Transaction* txn) {
+  SilverStaged staged;
+  RecordBatch out(SilverSchema());
+  for (const auto& f : files) {
+    const std::string abs = delta::ResolveDataPath(silver.path, f.path);
+    auto rows = reader.Read({abs}, SilverSchema());
+    if (!rows.ok()) return rows.status().WithContext("table " + silver.table + " file " + f.path);
+    const Column& t = rows->column("event_time");
+    std::vector<uint32_t> keep;
+    for (size_t r = 0; r < rows->num_rows(); ++r)
+      if (t.IsNull(r) || t.Int64(r) < lo_us || t.Int64(r) >= hi_us)
+        keep.push_back(static_cast<uint32_t>(r));
+    if (keep.size() == rows->num_rows()) continue;
+    delta::RemoveFile rm;
+    rm.path = f.path;
+    rm.data_change = true;
+    rm.extended_file_metadata = true;
+    rm.partition_values = f.partition_values;
+    rm.size = f.size;
+    rm.tags = f.tags;
+    txn->RemoveFile(std::move(rm));
+    staged.cow.files_removed += 1;
+    staged.cow.rows_removed += static_cast<int64_t>(rows->num_rows() - keep.size());
+    staged.cow.rows_copied += static_cast<int64_t>(keep.size());
+    if (!keep.empty()) out.Append(rows->Take(keep));
+  }
+  out.Append(incoming);
+
+  // One file per partition value, as the streaming sink writes them.
+  std::vector<int> part_cols;
+  for (const auto& name : silver.partition_by) {
+    int c = out.schema()->IndexOf(name);
+    if (c < 0) return InvalidArgument("silver.partitionBy: " + name + " is not a silver column");
+    part_cols.push_back(c);
+  }
+  std::map<delta::PartitionValues, std::vector<uint32_t>> groups;
+  for (size_t r = 0; r < out.num_rows(); ++r) {
+    delta::PartitionValues values;
+    for (size_t i = 0; i < part_cols.size(); ++i) {
+      STRATA_ASSIGN_OR_RETURN(values[silver.partition_by[i]],
+                              delta::SerializePartitionValue(out.column(part_cols[i]), r));
+    }
+    groups[values].push_back(static_cast<uint32_t>(r));
+  }
+  const Column& et = out.column("event_time");
+  for (size_t r = 0; r < out.num_rows(); ++r)
+    if (et.IsValid(r))
+      staged.max_added_event_time_us = std::max(staged.max_added_event_time_us, et.Int64(r));
+  const std::string prefix = "part-reprocess-" + NewUuid().substr(0, 8);
+  int file_no = 0;
+  for (const auto& [values, rows] : groups) {
+    std::string dir = delta::PartitionDirectory(silver.partition_by, values);
+    std::string rel = dir + prefix + "-" + std::to_string(file_no++) + ".snappy.parquet";
+    if (!dir.empty()) STRATA_RETURN_IF_ERROR(CreateDirectories(silver.path + "/" + dir));
+    RecordBatch data = out.Take(rows);
+    const std::string abs = silver.path + "/" + rel;
+    STRATA_ASSIGN_OR_RETURN(ParquetFileInfo info, writer.Write(data, abs));
+    staged.written.push_back(abs);
+    delta::AddFile add;
+    add.path = delta::UrlEncodePath(rel);
+    add.partition_values = values;
+    add.size = info.size_bytes;
+    add.modification_time = NowMillis();
+    add.data_change = true;
+    add.stats = delta::ComputeStatsJson(data, delta::kDefaultNumIndexedCols, silver.partition_by);
+    txn->AddFile(std::move(add));
+    staged.cow.files_added += 1;
+    staged.cow.bytes_added += info.size_bytes;
+  }
+  return staged;
+}
+
 }  // namespace
 
 Result<int64_t> ParseTimeArg(const std::string& text) {
@@ -104,7 +257,7 @@ Result<int64_t> ParseTimeArg(const std::string& text) {
 Result<ReprocessResult> ReprocessGold(const PipelineConfig& config, const ReprocessRequest& req) {
   const GoldConfig* gold = nullptr;
   for (const GoldConfig* g : config.EnabledGoldTables()) {
-    if (g->table == req.table || g->table.substr(g->table.rfind('.') + 1) == req.table) gold = g;
+    if (NamesTable(g->table, req.table)) gold = g;
   }
   if (!gold) return InvalidArgument("--table: '" + req.table + "' is not an enabled gold table");
   if (!gold->partition_by.empty())
@@ -216,6 +369,158 @@ Result<ReprocessResult> ReprocessGold(const PipelineConfig& config, const Reproc
     if (last.code() != StatusCode::kConflict) break;
   }
   return last.WithContext("table " + gold->table + ": reprocess commit");
+}
+
+}  // namespace strata
+
+namespace strata {
+
+bool IsSilverTable(const PipelineConfig& config, const std::string& table) {
+  return NamesTable(config.silver.table, table);
+}
+
+Result<SilverReprocessResult> ReprocessSilver(const PipelineConfig& config,
+                                              const ReprocessRequest& req) {
+  const SilverConfig& silver = config.silver;
+  if (!IsSilverTable(config, req.table))
+    return InvalidArgument("--table: '" + req.table + "' is not the silver table " + silver.table);
+  if (req.include_late)
+    return InvalidArgument(
+        "--include-late: only for gold tables (silver is recomputed from "
+        "bronze, which holds the late rows too)");
+  if (req.to_ms <= req.from_ms) return InvalidArgument("--to: must be after --from");
+
+  SilverReprocessResult res;
+  res.table = silver.table;
+  res.from_ms = req.from_ms;
+  res.to_ms = req.to_ms;
+  STRATA_ASSIGN_OR_RETURN(res.watermark_ms, CommittedWatermark(silver.checkpoint));
+  if (req.to_ms > res.watermark_ms)
+    return InvalidArgument("--to: " + FormatTimestampMicros(req.to_ms * 1000) +
+                           " is after the silver query's watermark " +
+                           FormatTimestampMicros(res.watermark_ms * 1000) +
+                           "; only event times below it are final (the stream sends later "
+                           "rows below it to the late table, never to silver)");
+  // Gold queries read silver as a stream: they must accept a commit that removes files.
+  std::vector<std::pair<const GoldConfig*, int64_t>> golds;
+  for (const GoldConfig* g : config.EnabledGoldTables()) {
+    if (!g->ignore_changes)
+      return InvalidArgument(
+          GoldSection(*g) + ".ignoreChanges: the gold query " + g->table +
+          " reads silver as a stream and would stop at the reprocess commit, which removes "
+          "files; set ignoreChanges = true in [" +
+          GoldSection(*g) + "] (or disable the table)");
+    auto wm = CommittedWatermark(g->checkpoint);
+    if (!wm.ok())
+      return InvalidArgument(g->table + ": " + wm.status().message() +
+                             "; its first run would read the range's rows twice (start it "
+                             "first, or disable the table)");
+    golds.emplace_back(g, *wm);
+    if (g->kind == "sessions") continue;  // session tables are not reprocessed
+    const int64_t from = FloorTo(req.from_ms - g->window_ms + g->slide_ms, g->slide_ms);
+    res.gold.push_back({g->table, from, FloorTo(req.to_ms + g->slide_ms - 1, g->slide_ms)});
+  }
+
+  // Recompute: the range's bronze rows, in Kafka order, through the streaming query's processor
+  // with no watermark (no row is late, dedup state never expires).
+  STRATA_ASSIGN_OR_RETURN(auto reader, ParquetReader::Create(2));
+  STRATA_ASSIGN_OR_RETURN(RecordBatch bronze_rows,
+                          ReadBronzeRange(*reader, config.bronze.path, req.from_ms, req.to_ms));
+  res.bronze_rows = static_cast<int64_t>(bronze_rows.num_rows());
+  STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(SilverOptionsOf(silver)));
+  // outputs: silver, late, quarantine (the silver query's sinks), and room for more.
+  std::vector<std::vector<RecordBatch>> outputs(8);
+  const Column& ingested = bronze_rows.column(bronze::kIngestionTimestamp);
+  size_t start = 0;
+  int64_t batch_id = 0;
+  while (start < bronze_rows.num_rows()) {
+    // With silver.maxFutureTime the rule compares event time to the processing time: each
+    // run of rows of one bronze batch is processed with that batch's ingestion time.
+    size_t end = bronze_rows.num_rows();
+    BatchContext ctx;
+    ctx.batch_id = batch_id++;
+    ctx.batch_timestamp_ms = NowMillis();
+    if (silver.max_future_ms > 0) {
+      end = start + 1;
+      while (end < bronze_rows.num_rows() && ingested.Int64(end) == ingested.Int64(start)) ++end;
+      ctx.batch_timestamp_ms = ingested.Int64(start) / 1000;
+    }
+    std::vector<uint32_t> run(end - start);
+    std::iota(run.begin(), run.end(), static_cast<uint32_t>(start));
+    STRATA_RETURN_IF_ERROR(processor->BeginBatch(ctx));
+    STRATA_RETURN_IF_ERROR(processor->Process(
+        run.size() == bronze_rows.num_rows() ? std::move(bronze_rows) : bronze_rows.Take(run),
+        outputs));
+    ProcessorMetrics m;
+    STRATA_RETURN_IF_ERROR(processor->EndBatch(outputs, m));
+    res.duplicates_dropped += m.rows_dropped_duplicates;
+    res.rows_rejected += m.rows_quarantined;
+    start = end;
+  }
+  RecordBatch rows(SilverSchema());
+  for (auto& b : outputs[0]) rows.Append(b);
+  res.rows_written = static_cast<int64_t>(rows.num_rows());
+
+  STRATA_ASSIGN_OR_RETURN(auto table, delta::DeltaTable::Open(silver.path));
+  STRATA_ASSIGN_OR_RETURN(auto writer, ParquetWriter::Create());
+  const int64_t lo_us = req.from_ms * 1000, hi_us = req.to_ms * 1000;
+  Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    STRATA_ASSIGN_OR_RETURN(auto snapshot, table->LatestSnapshot());
+    STRATA_ASSIGN_OR_RETURN(auto files, delta::PruneFiles(*snapshot, {"event_time", lo_us, hi_us}));
+    auto txn = table->StartTransaction(snapshot);
+    STRATA_ASSIGN_OR_RETURN(SilverStaged staged, StageSilverReplace(silver, files, *reader, *writer,
+                                                                    rows, lo_us, hi_us, txn.get()));
+    auto discard = [&] {
+      std::error_code ec;
+      for (const auto& f : staged.written) fs::remove(f, ec);
+    };
+    if (staged.cow.files_removed == 0 && rows.num_rows() == 0) {
+      discard();
+      return res;  // nothing in the range, before or after
+    }
+    // Every gold query drops the new files' rows as late: each one's windows must be final.
+    for (const auto& [g, wm] : golds) {
+      const int64_t t_ms = staged.max_added_event_time_us / 1000;
+      // A session query drops rows below its watermark; a window query the (row, window) pairs
+      // of windows ending at or before it.
+      const int64_t last_end =
+          g->kind == "sessions" ? t_ms + 1 : FloorTo(t_ms, g->slide_ms) + g->window_ms;
+      if (last_end > wm) {
+        discard();
+        return InvalidArgument(
+            "--to: the commit would add silver rows up to " +
+            FormatTimestampMicros(staged.max_added_event_time_us) + " (the range's rows and the " +
+            "other rows of the files it rewrites), in a window of " + g->table + " ending " +
+            FormatTimestampMicros(last_end * 1000) + " that its watermark " +
+            FormatTimestampMicros(wm * 1000) +
+            " has not passed; the gold query would count them twice. Wait until it has, or "
+            "choose an earlier --to");
+      }
+    }
+    txn->SetOperation("REPROCESS",
+                      {{"eventTimeFrom", FormatTimestampMicros(lo_us)},
+                       {"eventTimeTo", FormatTimestampMicros(hi_us)},
+                       {"source", config.bronze.table}},
+                      {{"numRemovedFiles", std::to_string(staged.cow.files_removed)},
+                       {"numAddedFiles", std::to_string(staged.cow.files_added)},
+                       {"numDeletedRows", std::to_string(staged.cow.rows_removed)},
+                       {"numCopiedRows", std::to_string(staged.cow.rows_copied)},
+                       {"numOutputRows", std::to_string(rows.num_rows())}});
+    auto version = txn->Commit();
+    if (version.ok()) {
+      res.version = *version;
+      res.rows_replaced = staged.cow.rows_removed;
+      res.rows_copied = staged.cow.rows_copied;
+      res.files_removed = staged.cow.files_removed;
+      res.files_added = staged.cow.files_added;
+      return res;
+    }
+    discard();
+    last = version.status();
+    if (last.code() != StatusCode::kConflict) break;
+  }
+  return last.WithContext("table " + silver.table + ": reprocess commit");
 }
 
 }  // namespace strata
