@@ -259,6 +259,9 @@ Status ReadGold(TableReader& r, GoldConfig* g) {
   STRATA_RETURN_IF_ERROR(r.Duration("slide", &g->slide_ms));
   STRATA_RETURN_IF_ERROR(r.OneOf("outputMode", &g->output_mode, {"append", "update"}));
   STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &g->max_files_per_trigger, 1));
+  STRATA_RETURN_IF_ERROR(r.Int("topK", &g->top_k, 0));
+  if (g->top_k > 0 && g->key_column.empty())
+    return InvalidArgument(r.Name("topK") + ": the table has no key column to rank");
   if (g->window_ms <= 0) return InvalidArgument(r.Name("window") + ": must be positive");
   if (g->slide_ms <= 0 || g->slide_ms > g->window_ms || g->window_ms % g->slide_ms != 0)
     return InvalidArgument(r.Name("slide") +
@@ -286,6 +289,12 @@ std::vector<GoldConfig> DefaultGoldTables() {
   out[3].table = "catalog.streaming.gold_sessions";
   out[3].kind = "sessions";
   out[3].enabled = false;
+  GoldConfig& top = out.emplace_back();
+  top.name = "top_pages";
+  top.table = "catalog.streaming.gold_top_pages_per_minute";
+  top.key_column = "page_url";
+  top.event_type_filter = "page_view";
+  top.top_k = 10;
   return out;
 }
 

@@ -86,6 +86,9 @@ struct GoldConfig : LayerConfig {
   int64_t max_files_per_trigger = 1000;
   std::string key_column = "event_type";  // group key; empty = one group per window
   std::string event_type_filter;          // only rows of this event type; empty = all
+  // > 0: each window keeps only the top_k keys by event_count, ties by key (`topK`; needs a key
+  // column; the table gets a `rank` column, pipeline/top_k.h).
+  int64_t top_k = 0;
   // "window" (event-time windows, the keys above) or "sessions" ([gold.sessions] only: session
   // windows per session_id that close after `gap_ms` without events; pipeline/sessions.h).
   std::string kind = "window";

@@ -12,6 +12,7 @@
 #include "operators/state_codec.h"
 #include "operators/watermark.h"
 #include "operators/window_aggregator.h"
+#include "pipeline/top_k.h"
 
 namespace strata {
 
@@ -563,13 +564,15 @@ GoldProcessor::GoldProcessor(const GoldOptions& options) : options_(options) {}
 GoldProcessor::~GoldProcessor() = default;
 
 Result<std::unique_ptr<GoldProcessor>> GoldProcessor::Create(const GoldOptions& options) {
+  if (options.top_k > 0 && options.key_column.empty())
+    return InvalidArgument("gold topK: the table has no key column to rank");
   std::unique_ptr<GoldProcessor> p(new GoldProcessor(options));
   STRATA_RETURN_IF_ERROR(p->LoadState({}, {}));
   return p;
 }
 
 SchemaPtr GoldProcessor::output_schema() const {
-  return agg_->output_schema();
+  return top_k_schema_ ? top_k_schema_ : agg_->output_schema();
 }
 
 std::string GoldProcessor::Fingerprint() const {
@@ -577,7 +580,8 @@ std::string GoldProcessor::Fingerprint() const {
          "ms slide=" + std::to_string(options_.slide_ms) + "ms key=" + options_.key_column +
          " distinct=" + options_.distinct_column +
          " watermark=" + std::to_string(options_.watermark_delay_ms) + "ms" +
-         (options_.event_type_filter.empty() ? "" : " filter=" + options_.event_type_filter);
+         (options_.event_type_filter.empty() ? "" : " filter=" + options_.event_type_filter) +
+         (options_.top_k > 0 ? " topK=" + std::to_string(options_.top_k) : "");
 }
 
 Status GoldProcessor::BeginBatch(const BatchContext& ctx) {
@@ -618,10 +622,12 @@ Status GoldProcessor::EndBatch(std::vector<std::vector<RecordBatch>>& outputs,
     // provisional first and then replaced by its final row.
     RecordBatch updated = agg_->EmitUpdated();
     m.rows_updated = static_cast<int64_t>(updated.num_rows());
+    if (top_k_) updated = top_k_->Update(updated);
     if (updated.num_rows()) outputs[0].push_back(std::move(updated));
   }
   if (watermark_micros_ != kNoWatermark) {
     RecordBatch final_rows = agg_->EmitFinal(watermark_micros_);
+    if (top_k_) final_rows = top_k_->Final(final_rows);
     if (final_rows.num_rows()) outputs[0].push_back(std::move(final_rows));
     last_emitted_watermark_ms_ = ctx_.watermark_ms;
   }
@@ -676,6 +682,10 @@ Status GoldProcessor::LoadState(const std::vector<StateBlob>& snapshot,
     STRATA_RETURN_IF_ERROR(agg->Restore(p, part.snapshot, part.deltas, ToMicros(last_emitted)));
   }
   agg->MarkCheckpointed();
+  if (options_.top_k > 0) {
+    top_k_schema_ = TopKSchema(agg->output_schema());
+    top_k_ = std::make_unique<TopKTracker>(top_k_schema_, options_.top_k);
+  }
   tracker_ = std::make_unique<WatermarkTracker>(std::move(tracker));
   agg_ = std::move(agg);
   last_emitted_watermark_ms_ = last_emitted;

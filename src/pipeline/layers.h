@@ -15,6 +15,7 @@ namespace strata {
 
 class BronzeBatchBuilder;
 class Deduplicator;
+class TopKTracker;
 class WindowAggregator;
 
 // Schemas of the tables the pipeline writes (documented in docs/tables.md).
@@ -167,6 +168,9 @@ struct GoldOptions {
   int64_t slide_ms = 60'000;
   std::string key_column = "event_type";  // empty: one group per window
   std::string distinct_column = "user_id";
+  // > 0 (needs a key column): each window keeps only the top_k keys by event_count, ties by key
+  // (pipeline/top_k.h), with a `rank` column after is_final.
+  int64_t top_k = 0;
 };
 
 // Silver -> gold: event-time window aggregation. Append mode: a window's row is written once,
@@ -196,6 +200,8 @@ class GoldProcessor : public BatchProcessor {
   GoldOptions options_;
   std::unique_ptr<WatermarkTracker> tracker_;
   std::unique_ptr<WindowAggregator> agg_;
+  SchemaPtr top_k_schema_;              // with top_k: the output schema
+  std::unique_ptr<TopKTracker> top_k_;  // with top_k; reset by LoadState
   BatchContext ctx_;
   int64_t watermark_micros_ = 0;
   int64_t last_emitted_watermark_ms_ = 0;

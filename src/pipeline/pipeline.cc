@@ -70,7 +70,12 @@ WatermarkPolicy ToWatermarkPolicy(const WatermarkConfig& rule) {
 
 std::vector<std::string> GoldKeyColumns(const GoldConfig& g) {
   std::vector<std::string> keys = {"window_start", "window_end"};
-  if (!g.key_column.empty()) keys.push_back(g.key_column);
+  // A top-K table holds one row per rank: a key that drops out is overwritten (pipeline/top_k.h).
+  if (g.top_k > 0) {
+    keys.push_back("rank");
+  } else if (!g.key_column.empty()) {
+    keys.push_back(g.key_column);
+  }
   return keys;
 }
 
@@ -188,6 +193,7 @@ Status Pipeline::Build() {
     go.slide_ms = g->slide_ms;
     go.key_column = g->key_column;
     go.event_type_filter = g->event_type_filter;
+    go.top_k = g->top_k;
     go.output_mode = g->output_mode == "update" ? GoldOutputMode::kUpdate : GoldOutputMode::kAppend;
     const bool sessions = g->kind == "sessions";
     std::unique_ptr<BatchProcessor> processor;

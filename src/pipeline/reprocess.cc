@@ -285,6 +285,7 @@ Result<ReprocessResult> ReprocessGold(const PipelineConfig& config, const Reproc
   go.slide_ms = gold->slide_ms;
   go.key_column = gold->key_column;
   go.event_type_filter = gold->event_type_filter;
+  go.top_k = gold->top_k;
   STRATA_ASSIGN_OR_RETURN(auto processor, GoldProcessor::Create(go));
   BatchContext ctx;
   STRATA_RETURN_IF_ERROR(processor->BeginBatch(ctx));

@@ -322,12 +322,19 @@ Status Server::Init() {
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(1 << 20);
   http_->set_keep_alive_max_count(1000);
+  // SO_REUSEADDR instead of httplib's SO_REUSEPORT: a second server cannot share a port that
+  // one listens on, and the connections this server closes (TIME_WAIT, inheriting the option)
+  // do not keep a restarted server off its port for a minute.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   Routes();
   if (port == 0) {
     port_ = http_->bind_to_any_port(host);
     if (port_ < 0) return Unavailable("cannot listen on " + options_.listen);
   } else {
-    // httplib binds with SO_REUSEPORT, which would let a second server share a port in use.
+    // A clear error when a server listens there already.
     if (PortInUse(host, port)) {
       return Unavailable("cannot listen on " + options_.listen + ": address in use");
     }

@@ -207,7 +207,8 @@ TEST_F(CliTest, ReprocessSilverFromBronze) {
       "\"\n[source]\nstartingOffsets = \"earliest\"\nmaxOffsetsPerTrigger = 250\n"
       "[silver]\nwatermark = \"1 second\"\nmaxFilesPerTrigger = 1\n"
       "[gold]\nenabled = false\n[gold.active_users_per_minute]\nenabled = false\n"
-      "[gold.active_users_5m]\nenabled = false\n[gold.page_views_per_minute]\nenabled = false\n");
+      "[gold.active_users_5m]\nenabled = false\n[gold.page_views_per_minute]\nenabled = false\n"
+      "[gold.top_pages]\nenabled = false\n");
   Output run = Strata("--log-level error run --config " + config + " --available-now");
   ASSERT_EQ(run.exit_code, 0) << run.out;
 

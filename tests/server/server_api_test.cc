@@ -549,6 +549,45 @@ TEST_F(ServerApiTest, RefusesNonLoopbackWithoutTokenAndBadAddresses) {
   EXPECT_EQ(server::Server::Start(so).status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(ServerApiTest, RestartsOnItsPortRightAfterClosingConnections) {
+  server::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  so.tables = Config().Tables();
+  so.allowed_directories = {*dir_};
+  so.heartbeat_ms = 100;
+  auto first = server::Server::Start(so);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  int port = (*first)->port();
+  // Keep-alive connections and a stream client that the server closes when it stops: their
+  // sockets linger in TIME_WAIT on the server's port.
+  std::atomic<bool> hello{false};
+  std::thread stream([&] {
+    httplib::Client c("127.0.0.1", port);
+    std::string got;
+    c.Get("/api/stream", [&](const char* d, size_t n) {
+      got.append(d, n);
+      if (got.find("event: hello") != std::string::npos) hello = true;
+      return true;
+    });
+  });
+  httplib::Client c("127.0.0.1", port);
+  c.set_keep_alive(true);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.Get("/api/queries"));
+  for (int i = 0; i < 500 && !hello; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(hello);
+  (*first)->Stop();
+  stream.join();
+  so.listen = "127.0.0.1:" + std::to_string(port);
+  auto second = server::Server::Start(so);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto res = httplib::Client("127.0.0.1", port).Get("/api/queries");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  // While it listens, a third server cannot take the port.
+  EXPECT_EQ(server::Server::Start(so).status().code(), StatusCode::kUnavailable);
+}
+
 TEST_F(ServerApiTest, StreamRefusesClientsBeyondItsLimitAndServesTheRest) {
   server::ServerOptions so;
   so.listen = "127.0.0.1:0";
