@@ -42,6 +42,7 @@ SessionWindowOptions AggregatorOptions(int64_t gap_ms) {
   return o;
 }
 
+// An aggregator only for its retraction schema (which does not depend on the gap).
 const SessionWindowAggregator& SchemaSource() {
   static const std::unique_ptr<SessionWindowAggregator> agg =
       SessionWindowAggregator::Create(AggregatorOptions(60'000)).value();
@@ -49,10 +50,6 @@ const SessionWindowAggregator& SchemaSource() {
 }
 
 }  // namespace
-
-SchemaPtr SessionTableSchema() {
-  return SchemaSource().output_schema();
-}
 
 SchemaPtr SessionRetractionSchema() {
   return SchemaSource().retraction_schema();

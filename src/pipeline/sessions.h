@@ -65,8 +65,6 @@ class SessionProcessor : public BatchProcessor {
   int64_t max_event_time_ms_ = -1;
 };
 
-// The columns of the sessions gold table (as SessionProcessor::output_schema()).
-SchemaPtr SessionTableSchema();
 // A retraction: the key of a provisional row to delete (session_start, session_id).
 SchemaPtr SessionRetractionSchema();
 
