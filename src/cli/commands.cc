@@ -180,6 +180,7 @@ int RunDemo(const DemoArgs& args) {
   if (!pipeline.ok()) return Fail(pipeline.status());
   (*http)->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
   (*http)->SetAlertsProvider([m = monitoring->get()] { return m->AlertsJson(); });
+  (*http)->SetMetricsProvider([m = monitoring->get()] { return m->PrometheusText(); });
   // Dimension tables for silver's enrichment; the pages table gets a new version every minute,
   // which silver picks up without a restart.
   int dimension_revision = 0;
@@ -357,6 +358,7 @@ int RunPipeline(const RunArgs& args) {
     http->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
     // The server is reset before the monitoring goes (end of this function).
     http->SetAlertsProvider([m = monitoring->get()] { return m->AlertsJson(); });
+    http->SetMetricsProvider([m = monitoring->get()] { return m->PrometheusText(); });
     spdlog::info("dashboard and API on http://{}/", http->address());
   }
   std::string kafka;

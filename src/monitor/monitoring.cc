@@ -1,5 +1,8 @@
 #include "monitor/monitoring.h"
 
+#include <cstdio>
+#include <map>
+
 #include "core/json_writer.h"
 #include "core/time_util.h"
 #include "stream/listeners.h"
@@ -105,6 +108,61 @@ std::string Monitoring::AlertsJson() const {
   w.EndArray();
   w.EndObject();
   return w.Take();
+}
+
+std::string Monitoring::PrometheusText() const {
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto sample = [&](const char* name, const std::string& labels, double v) {
+    char num[64];
+    std::snprintf(num, sizeof num, "%.17g", v);
+    out += std::string(name) + "{" + labels + "} " + num + "\n";
+  };
+  auto label = [](const char* k, const std::string& v) {
+    std::string escaped;
+    for (char c : v) {
+      if (c == '\\' || c == '"') escaped += '\\';
+      if (c == '\n') {
+        escaped += "\\n";
+        continue;
+      }
+      escaped += c;
+    }
+    return std::string(k) + "=\"" + escaped + "\"";
+  };
+  const std::vector<Freshness> fresh = FreshnessSnapshot();
+  struct Gauge {
+    const char* name;
+    const char* help;
+    int64_t Freshness::*field;
+  };
+  const Gauge gauges[] = {
+      {"strata_freshness_window_age_seconds",
+       "Age of the newest window the gold query's watermark has closed (now - its end).",
+       &Freshness::age_ms},
+      {"strata_freshness_latency_p50_seconds",
+       "Kafka append to visible in the gold table, median of the last batch with input.",
+       &Freshness::latency_p50_ms},
+      {"strata_freshness_latency_p99_seconds",
+       "Kafka append to visible in the gold table, 99th percentile of the last batch with input.",
+       &Freshness::latency_p99_ms},
+      {"strata_freshness_latency_max_seconds",
+       "Kafka append to visible in the gold table, max of the last batch with input.",
+       &Freshness::latency_max_ms}};
+  for (const Gauge& g : gauges) {
+    family(g.name, "gauge", g.help);
+    for (const Freshness& f : fresh)
+      if (f.*g.field >= 0) sample(g.name, label("query", f.query), (f.*g.field) / 1000.0);
+  }
+  family("strata_alerts_active", "gauge", "Alerts firing now, per rule and severity.");
+  std::map<std::pair<std::string, std::string>, int> active;
+  for (const Alert& a : alerts_->Active()) active[{a.rule, a.severity}] += 1;
+  for (const auto& [key, n] : active)
+    sample("strata_alerts_active", label("rule", key.first) + "," + label("severity", key.second),
+           n);
+  return out;
 }
 
 std::vector<Freshness> Monitoring::FreshnessSnapshot() const {

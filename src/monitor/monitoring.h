@@ -40,6 +40,10 @@ class Monitoring {
   // {"active":[...],"recent":[...]} with Alert::ToJson() objects, newest first.
   std::string AlertsJson() const;
   std::vector<Freshness> FreshnessSnapshot() const;
+  // Prometheus text (for the server's /metrics): per gold query the age of its newest complete
+  // window and the Kafka-to-visible latency (strata_freshness_*), and the active alerts per rule
+  // and severity (strata_alerts_active). Thread-safe.
+  std::string PrometheusText() const;
   const MonitoringConfig& config() const { return config_; }
   // The progress table's catalog name and directory ("" when off).
   const std::string& progress_table_name() const { return progress_table_name_; }

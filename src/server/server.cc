@@ -158,6 +158,8 @@ struct Server::Shared {
   std::function<std::string()> alerts;  // guarded by mu
   uint64_t alerts_generation = 0;       // guarded by mu, +1 per SetAlertsProvider
   bool stopping = false;                // guarded by mu
+  // Appended to /metrics (SetMetricsProvider); guarded by mu.
+  std::function<std::string()> extra_metrics;
 };
 
 namespace {
@@ -263,6 +265,11 @@ void Server::SetAlertsProvider(std::function<std::string()> provider) {
   std::lock_guard<std::mutex> lock(shared_->mu);
   shared_->alerts = std::move(provider);
   shared_->alerts_generation += 1;
+}
+
+void Server::SetMetricsProvider(std::function<std::string()> provider) {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  shared_->extra_metrics = std::move(provider);
 }
 
 void Server::WatchAlerts() {
@@ -516,9 +523,11 @@ void Server::Routes() {
 
   s.Get("/metrics", [shared](const httplib::Request&, httplib::Response& res) {
     QueriesProvider provider;
+    std::function<std::string()> extra;
     {
       std::lock_guard<std::mutex> lock(shared->mu);
       provider = shared->queries;
+      extra = shared->extra_metrics;
     }
     ServerCounters c;
     c.failed_terminations = shared->failed_terminations.load();
@@ -528,7 +537,8 @@ void Server::Routes() {
     c.sse_events = shared->hub.published();
     c.sse_dropped = shared->hub.dropped();
     res.set_content(RenderPrometheus(provider ? provider() : std::vector<QueryStatusView>{},
-                                     shared->totals.Snapshot(), c, NowMillis()),
+                                     shared->totals.Snapshot(), c, NowMillis()) +
+                        (extra ? extra() : std::string()),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
 

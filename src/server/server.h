@@ -77,6 +77,10 @@ class Server {
   // first read of a provider are its baseline and are not pushed). Alerts are told apart by
   // their "id" and "status" fields.
   void SetAlertsProvider(std::function<std::string()> provider);
+  // GET /metrics appends this text (whole metric families in the Prometheus text format, e.g.
+  // monitor::Monitoring::PrometheusText: freshness, alerts) to the server's own metrics. Called
+  // on the request's thread; must be thread-safe.
+  void SetMetricsProvider(std::function<std::string()> provider);
   std::shared_ptr<QueryListener> listener() const;
 
   // The bound address, "127.0.0.1:41234", and its port.

@@ -170,6 +170,20 @@ action = "drop"
   }
   ASSERT_GT(valid, 0);
   ASSERT_EQ(Count(*pc, judged), valid) << "silver did not catch up with bronze";
+  // Freshness for /metrics: gold's Kafka-to-visible latency of its last batch with input.
+  const int64_t gold_deadline = NowMillis() + 60'000;
+  std::string prom;
+  while (NowMillis() < gold_deadline) {
+    prom = (*mon)->PrometheusText();
+    if (prom.find("strata_freshness_latency_p50_seconds{query=\"gold_events_per_minute\"}") !=
+        std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  EXPECT_NE(prom.find("strata_freshness_latency_p50_seconds{query=\"gold_events_per_minute\"}"),
+            std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("# TYPE strata_alerts_active gauge"), std::string::npos) << prom;
   (*mon)->Stop();
   ASSERT_TRUE((*pipeline)->Stop().ok());
 
