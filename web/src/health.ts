@@ -42,7 +42,7 @@ function card(q: QueryInfo, i: number, now: number): string {
     ${dd('processed rows/s', fmtNumber(last?.processedRowsPerSecond ?? 0), 'processed')}
     ${dd('batch duration', `${last?.durationMs.triggerExecution ?? 0} ms`, 'duration')}
     ${dd('last batch', String(q.lastBatchId), 'batch')}
-    ${dd('watermark', esc(q.watermark ?? '–'), 'watermark')}${dd('watermark delay', delay, 'delay')}
+    ${dd('watermark (UTC)', q.watermark ? `<span title="${esc(q.watermark)}">${esc(q.watermark.slice(11, 23))}</span>` : '–', 'watermark')}${dd('watermark delay', delay, 'delay')}
     ${dd(kafka ? 'Kafka lag (records)' : 'source lag (versions)', fmtNumber(src?.metrics.lag ?? 0), 'lag')}
     ${st ? `${dd('state rows', fmtNumber(st.numRowsTotal), 'state-rows')}${dd('state memory', bytes(st.memoryUsedBytes), 'state-bytes')}
     ${dd('late rows (batch / total)', `${st.numLateRows} / ${fmtNumber(t?.lateRows ?? 0)}`, 'late')}
