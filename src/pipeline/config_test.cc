@@ -65,6 +65,8 @@ TEST(ConfigTest, ErrorsNameTheKey) {
       {"[silver]\nrequiredFields = [\"colour\"]\n", "silver.requiredFields"},
       {"[silver.allowedValues]\ncolour = [\"red\"]\n", "silver.allowedValues.colour"},
       {"[silver]\nmaxFutureTime = 5\n", "silver.maxFutureTime"},
+      {"[gold.active_users_per_minute]\ntopK = 5\n", "gold.active_users_per_minute.topK"},
+      {"[gold.top_pages]\ntopK = -1\n", "gold.top_pages.topK"},
   };
   for (const auto& tc : cases) {
     auto c = ParsePipelineConfig(tc.toml);
@@ -79,13 +81,13 @@ TEST(ConfigTest, DefaultsDeriveTablesAndCheckpoints) {
   PipelineConfig c = DefaultPipelineConfig();
   EXPECT_EQ(c.silver.late_table, "catalog.streaming.silver_clickstream_late");
   EXPECT_EQ(c.silver.quarantine_table, "catalog.streaming.silver_clickstream_quarantine");
-  // 10 of the pipeline's queries and dimensions, plus the monitoring and quality tables.
-  EXPECT_EQ(c.Tables().size(), 13u);
+  // 11 of the pipeline's queries and dimensions, plus the monitoring and quality tables.
+  EXPECT_EQ(c.Tables().size(), 14u);
   EXPECT_EQ(c.Tables().count("catalog.streaming.clickstream_progress"), 1u);
   EXPECT_EQ(c.Tables().count("catalog.streaming.silver_clickstream_quality"), 1u);
   EXPECT_EQ(c.Tables().count("catalog.streaming.bronze_clickstream_schema_drift"), 1u);
   EXPECT_EQ(c.silver.pages_path, "strata-data/catalog/dimensions/pages");
-  ASSERT_EQ(c.EnabledGoldTables().size(), 4u);
+  ASSERT_EQ(c.EnabledGoldTables().size(), 5u);
   EXPECT_EQ(c.gold.watermark_rule.policy, "min");
   EXPECT_EQ(c.gold.watermark_rule.idle_timeout_ms, 0);
   EXPECT_EQ(c.gold_tables[1].table, "catalog.streaming.gold_active_users_5m");
@@ -93,6 +95,12 @@ TEST(ConfigTest, DefaultsDeriveTablesAndCheckpoints) {
   EXPECT_EQ(c.gold_tables[1].slide_ms, 60'000);
   EXPECT_EQ(c.gold_tables[2].key_column, "page_url");
   EXPECT_EQ(c.gold_tables[2].event_type_filter, "page_view");
+  EXPECT_EQ(c.gold_tables[2].top_k, 0);
+  const GoldConfig* top = c.EnabledGoldTables().back();
+  EXPECT_EQ(top->table, "catalog.streaming.gold_top_pages_per_minute");
+  EXPECT_EQ(top->key_column, "page_url");
+  EXPECT_EQ(top->event_type_filter, "page_view");
+  EXPECT_EQ(top->top_k, 10);
   EXPECT_EQ(c.gold.checkpoint, "strata-data/_checkpoints/gold_events_per_minute");
 }
 
@@ -113,7 +121,7 @@ TEST(ConfigTest, WatermarkRulesValidationAndGoldTables) {
   EXPECT_EQ(c->silver.allowed_values.at("device_type").size(), 2u);
   EXPECT_EQ(c->gold.output_mode, "update");
   auto gold = c->EnabledGoldTables();
-  ASSERT_EQ(gold.size(), 3u);
+  ASSERT_EQ(gold.size(), 4u);
   EXPECT_EQ(gold[1]->name, "active_users_5m");
   EXPECT_EQ(gold[1]->window_ms, 600'000);
   EXPECT_EQ(gold[1]->slide_ms, 120'000);
