@@ -49,11 +49,28 @@ bool IsBatchCommitted(const delta::Snapshot& snapshot, const BatchCommit& commit
   return snapshot.TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id;
 }
 
+Status CheckFencedMarks(const delta::Snapshot& snapshot, const BatchCommit& commit) {
+  for (const auto& mark : commit.marks) {
+    if (!mark.fenced) continue;
+    const std::string app = commit.MarkPrefix() + "/" + mark.app_id;
+    int64_t have = snapshot.TxnVersion(app).value_or(-1);
+    if (have != mark.expected) {
+      return Conflict("partition mark '" + app + "' is at " + std::to_string(have) +
+                      " in table version " + std::to_string(snapshot.version()) + ", but batch " +
+                      std::to_string(commit.batch_id) + " was planned from " +
+                      std::to_string(mark.expected) +
+                      ": another process committed the partition (it moved in the group)");
+    }
+  }
+  return Status::OK();
+}
+
 Result<std::optional<int64_t>> CommitBatch(delta::DeltaTable& table, delta::Transaction& txn,
                                            const BatchCommit& commit) {
+  if (txn.read_snapshot()) STRATA_RETURN_IF_ERROR(CheckFencedMarks(*txn.read_snapshot(), commit));
   txn.SetTxn(commit.query_id, commit.batch_id);
   for (const auto& mark : commit.marks)
-    txn.SetTxn(commit.query_id + "/" + mark.app_id, mark.version);
+    txn.SetTxn(commit.MarkPrefix() + "/" + mark.app_id, mark.version);
   CrashPoint("sink.before_commit");  // data files written, not yet referenced
   auto version = txn.Commit();
   CrashPoint("sink.after_commit");  // committed to the table, not yet to the checkpoint
@@ -107,6 +124,15 @@ Result<int64_t> DeltaSink::LastCommittedBatch(const std::string& query_id) {
   return snapshot->TxnVersion(query_id).value_or(-1);
 }
 
+Result<std::vector<std::optional<int64_t>>> DeltaSink::MarkVersions(
+    const std::vector<std::string>& app_ids) {
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, table_->LatestSnapshot());
+  std::vector<std::optional<int64_t>> out;
+  out.reserve(app_ids.size());
+  for (const auto& app : app_ids) out.push_back(snapshot->TxnVersion(app));
+  return out;
+}
+
 Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
                                          std::vector<RecordBatch>& batches) {
   SinkWriteStats stats;
@@ -120,6 +146,8 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
   for (const auto& b : batches) rows += static_cast<int64_t>(b.num_rows());
   // Nothing to write and no source progress to record: no commit at all.
   if (rows == 0 && commit.marks.empty()) return stats;
+  // A fenced batch is refused before its files are written (CommitBatch checks again).
+  STRATA_RETURN_IF_ERROR(CheckFencedMarks(*snapshot, commit));
 
   auto txn = table_->StartTransaction(snapshot);
   const std::string file_prefix =

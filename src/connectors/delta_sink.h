@@ -21,8 +21,14 @@ namespace strata {
 // the gold upsert sink (pipeline/upsert_sink.h):
 // True when the table already holds batch `commit.batch_id` of `commit.query_id`.
 bool IsBatchCommitted(const delta::Snapshot& snapshot, const BatchCommit& commit);
+// OK when every fenced mark of `commit` still has its expected txn version in `snapshot`;
+// Conflict naming the app id and both versions otherwise (another member of the group
+// committed that partition since the batch was planned).
+Status CheckFencedMarks(const delta::Snapshot& snapshot, const BatchCommit& commit);
 // Records the batch (txn appId = query id, version = batch id) and each source partition's next
-// offset (appId = "<query id>/<mark>") in `txn`, then commits it. Returns the version, or
+// offset (appId = "<mark prefix>/<mark>") in `txn`, then commits it. Fenced marks are checked
+// against the transaction's read snapshot first, and Delta's conflict check refuses the commit
+// if another writer set the same appId meanwhile: Conflict either way. Returns the version, or
 // nullopt when another writer committed this very batch first (it is in the table, nothing
 // more to do); other failures as they are.
 Result<std::optional<int64_t>> CommitBatch(delta::DeltaTable& table, delta::Transaction& txn,
@@ -60,6 +66,8 @@ class DeltaSink : public MicroBatchSink {
   Result<int64_t> LastCommittedBatch(const std::string& query_id) override;
   Result<SinkWriteStats> Commit(const BatchCommit& commit,
                                 std::vector<RecordBatch>& batches) override;
+  Result<std::vector<std::optional<int64_t>>> MarkVersions(
+      const std::vector<std::string>& app_ids) override;
 
   delta::DeltaTable* table() { return table_.get(); }
 

@@ -8,6 +8,8 @@
 #include <chrono>
 
 #include "core/json_writer.h"
+#include "core/uuid.h"
+#include "kafka/group_member.h"
 #include "kafka/source_reader.h"
 
 namespace strata {
@@ -53,6 +55,9 @@ KafkaSource::KafkaSource(KafkaSourceOptions options, std::unique_ptr<RecordDecod
 KafkaSource::~KafkaSource() = default;
 
 std::string KafkaSource::Description() const {
+  if (group_) {
+    return "kafka[" + options_.topic + "] group " + group_->group_id() + " member " + member_name_;
+  }
   return "kafka[" + options_.topic + "]";
 }
 std::string KafkaSource::Identity() const {
@@ -69,18 +74,51 @@ Status KafkaSource::Open() {
   bootstrap_ = it->second;
   std::map<std::string, std::string> props = options_.kafka;
   props.erase("bootstrap.servers");
+  // The group's settings belong to the group member; the reader never joins a group.
+  const bool group_mode = props.count("group.id") > 0;
+  for (const char* key : {"group.id", "group.instance.id", "partition.assignment.strategy",
+                          "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms"})
+    props.erase(key);
   STRATA_ASSIGN_OR_RETURN(reader_, KafkaReader::Create(bootstrap_, props));
   STRATA_ASSIGN_OR_RETURN(TopicInfo info, reader_->Describe(options_.topic, kMetadataTimeout));
   cluster_id_ = KafkaClusterIdentity(info.cluster_id, bootstrap_);
   partitions_ = info.partitions;
+  if (group_mode) {
+    // A static member (group.instance.id) keeps its name, and its checkpoint, across restarts.
+    auto instance = options_.kafka.find("group.instance.id");
+    member_name_ = instance != options_.kafka.end() && !instance->second.empty()
+                       ? instance->second
+                       : "m-" + NewUuid().substr(0, 13);
+    STRATA_ASSIGN_OR_RETURN(group_,
+                            KafkaGroupMember::Create(options_.topic, member_name_, options_.kafka));
+  }
   return RefreshWatermarks();
 }
 
+void KafkaSource::Close() {
+  if (group_) group_->Close();
+}
+
 Status KafkaSource::RefreshWatermarks() {
+  return RefreshWatermarks(partitions_);
+}
+
+Status KafkaSource::RefreshWatermarks(const std::vector<int32_t>& partitions) {
+  if (partitions.empty()) return Status::OK();
   STRATA_ASSIGN_OR_RETURN(auto wms,
-                          reader_->Watermarks(options_.topic, partitions_, kMetadataTimeout));
+                          reader_->Watermarks(options_.topic, partitions, kMetadataTimeout));
   for (const auto& w : wms) watermarks_[w.partition] = {w.low, w.high};
   return Status::OK();
+}
+
+std::string KafkaSource::MarkAppId(const std::string& cluster, int32_t partition) const {
+  return "kafka/" + cluster + "/" + options_.topic + "/" + std::to_string(partition);
+}
+
+int64_t KafkaSource::RangeStart(const Offsets& from, const Offsets& to, int32_t partition) {
+  const auto& starts = to.group ? to.from : from.next;
+  auto it = starts.find(partition);
+  return it != starts.end() ? it->second : to.next.at(partition);
 }
 
 Result<KafkaSource::Offsets> KafkaSource::Parse(const std::string& json) const {
@@ -102,6 +140,20 @@ Result<KafkaSource::Offsets> KafkaSource::Parse(const std::string& json) const {
       return Corruption("bad partition offset in Kafka source offset: " + json);
     o.next[p] = n;
   }
+  // Group mode's extra maps.
+  for (auto [name, target] : {std::pair{"from", &o.from}, std::pair{"expected", &o.expected}}) {
+    simdjson::dom::object extra;
+    if (doc[name].get_object().get(extra)) continue;
+    o.group = true;
+    for (auto [key, value] : extra) {
+      int32_t p = 0;
+      int64_t n = 0;
+      auto r = std::from_chars(key.data(), key.data() + key.size(), p);
+      if (r.ec != std::errc() || value.get_int64().get(n))
+        return Corruption("bad partition entry in Kafka source offset: " + json);
+      (*target)[p] = n;
+    }
+  }
   return o;
 }
 
@@ -110,11 +162,31 @@ std::string KafkaSource::Format(const Offsets& o) const {
   w.BeginObject().Key("cluster").String(o.cluster).Key("topic").String(options_.topic);
   w.Key("offsets").BeginObject();
   for (const auto& [p, n] : o.next) w.Key(std::to_string(p)).Int(n);
-  w.EndObject().EndObject();
+  w.EndObject();
+  if (o.group) {
+    w.Key("from").BeginObject();
+    for (const auto& [p, n] : o.from) w.Key(std::to_string(p)).Int(n);
+    w.EndObject().Key("expected").BeginObject();
+    for (const auto& [p, n] : o.expected) w.Key(std::to_string(p)).Int(n);
+    w.EndObject();
+  }
+  w.EndObject();
   return w.Take();
 }
 
 Result<std::string> KafkaSource::InitialOffset() {
+  if (group_) {
+    // Nothing owned yet: each plan takes the owned partitions from the group and the marks.
+    Offsets o;
+    o.cluster = cluster_id_;
+    o.group = true;
+    return Format(o);
+  }
+  STRATA_ASSIGN_OR_RETURN(Offsets o, StartingOffsets());
+  return Format(o);
+}
+
+Result<KafkaSource::Offsets> KafkaSource::StartingOffsets() {
   Offsets o;
   o.cluster = cluster_id_;
   const std::string& so = options_.starting_offsets;
@@ -143,7 +215,7 @@ Result<std::string> KafkaSource::InitialOffset() {
     o.next[p] = code == -2 ? low : code == -1 ? high : code;
   }
   STRATA_RETURN_IF_ERROR(CheckDataLoss(o));
-  return Format(o);
+  return o;
 }
 
 Status KafkaSource::CheckDataLoss(Offsets& o) {
@@ -166,6 +238,14 @@ Status KafkaSource::CheckDataLoss(Offsets& o) {
 }
 
 Result<std::string> KafkaSource::Reconcile(const std::string& offset) {
+  if (group_) {
+    // Group mode plans from the table's marks, never from a checkpointed offset (a member's
+    // checkpoint is its own; which partitions it owns is the group's business).
+    Offsets o;
+    o.cluster = cluster_id_;
+    o.group = true;
+    return Format(o);
+  }
   STRATA_ASSIGN_OR_RETURN(Offsets o, Parse(offset));
   if (o.cluster != cluster_id_) {
     if (options_.on_cluster_change != "reset") {
@@ -201,6 +281,7 @@ Result<std::string> KafkaSource::Reconcile(const std::string& offset) {
 
 Result<std::string> KafkaSource::PlanEnd(const std::string& start, const ReadLimit& limit,
                                          const std::string& cap) {
+  if (group_) return PlanGroupEnd(start, limit);
   STRATA_ASSIGN_OR_RETURN(Offsets from, Parse(start));
   STRATA_RETURN_IF_ERROR(RefreshWatermarks());
   Offsets capped;
@@ -242,7 +323,7 @@ Status KafkaSource::Read(const std::string& start, const std::string& end,
   STRATA_ASSIGN_OR_RETURN(Offsets from, Parse(start));
   STRATA_ASSIGN_OR_RETURN(Offsets to, Parse(end));
   std::vector<PartitionRange> ranges;
-  for (const auto& [p, s] : from.next) {
+  for (const auto& [p, s] : to.group ? to.from : from.next) {
     auto it = to.next.find(p);
     if (it == to.next.end() || it->second <= s) continue;
     ranges.push_back({p, s, it->second});
@@ -284,7 +365,7 @@ std::vector<PartitionPosition> KafkaSource::Positions(const std::string& start,
   auto to = Parse(end);
   if (!from.ok() || !to.ok()) return out;
   for (const auto& [p, e] : to->next) {
-    int64_t s = from->next.count(p) ? from->next.at(p) : e;
+    int64_t s = RangeStart(*from, *to, p);
     int64_t latest = watermarks_.count(p) ? watermarks_[p].second : -1;
     out.push_back({options_.topic + "-" + std::to_string(p), s, e, latest});
   }
@@ -295,8 +376,15 @@ std::vector<PartitionMark> KafkaSource::Marks(const std::string& end) {
   std::vector<PartitionMark> out;
   auto to = Parse(end);
   if (!to.ok()) return out;
-  for (const auto& [p, e] : to->next)
-    out.push_back({"kafka/" + to->cluster + "/" + options_.topic + "/" + std::to_string(p), e});
+  for (const auto& [p, e] : to->next) {
+    PartitionMark mark{MarkAppId(to->cluster, p), e};
+    if (to->group) {
+      mark.fenced = true;
+      auto it = to->expected.find(p);
+      mark.expected = it != to->expected.end() ? it->second : -1;
+    }
+    out.push_back(std::move(mark));
+  }
   return out;
 }
 
@@ -305,8 +393,80 @@ int64_t KafkaSource::RowsBetween(const std::string& start, const std::string& en
   auto to = Parse(end);
   if (!from.ok() || !to.ok()) return -1;
   int64_t n = 0;
-  for (const auto& [p, e] : to->next) n += e - (from->next.count(p) ? from->next.at(p) : e);
+  for (const auto& [p, e] : to->next) n += e - RangeStart(*from, *to, p);
   return n;
+}
+
+Result<std::string> KafkaSource::PlanGroupEnd(const std::string& start, const ReadLimit& limit) {
+  if (!mark_reader_) return Internal(Description() + ": group mode without a mark reader");
+  const std::vector<int32_t> owned = group_->Assignment().partitions;
+  for (auto it = unmarked_start_.begin(); it != unmarked_start_.end();) {
+    it = std::binary_search(owned.begin(), owned.end(), it->first) ? std::next(it)
+                                                                   : unmarked_start_.erase(it);
+  }
+  if (owned.empty()) return start;
+  Offsets plan;
+  plan.cluster = cluster_id_;
+  plan.group = true;
+  // Where each owned partition stands: its mark in the table, read before anything is read.
+  std::vector<std::string> apps;
+  for (int32_t p : owned) apps.push_back(MarkAppId(cluster_id_, p));
+  STRATA_ASSIGN_OR_RETURN(auto marks, mark_reader_(apps));
+  if (marks.size() != owned.size()) return Internal(Description() + ": mark reader mismatch");
+  STRATA_RETURN_IF_ERROR(RefreshWatermarks(owned));
+  Offsets initial;  // startingOffsets, resolved only when a partition without a mark appears
+  bool have_initial = false;
+  for (size_t i = 0; i < owned.size(); ++i) {
+    int32_t p = owned[i];
+    if (marks[i]) {
+      plan.from[p] = *marks[i];
+      plan.expected[p] = *marks[i];
+      unmarked_start_.erase(p);
+      continue;
+    }
+    if (!unmarked_start_.count(p)) {
+      if (!have_initial) {
+        STRATA_RETURN_IF_ERROR(RefreshWatermarks());
+        STRATA_ASSIGN_OR_RETURN(initial, StartingOffsets());
+        have_initial = true;
+      }
+      auto it = initial.next.find(p);
+      unmarked_start_[p] = it != initial.next.end() ? it->second : watermarks_[p].first;
+      spdlog::info(
+          "{}: partition {} has no mark in the table; starting at {} (startingOffsets "
+          "= {})",
+          Description(), p, unmarked_start_[p], options_.starting_offsets);
+    }
+    plan.from[p] = unmarked_start_[p];
+    plan.expected[p] = -1;
+  }
+  Offsets checked;
+  checked.next = plan.from;
+  STRATA_RETURN_IF_ERROR(CheckDataLoss(checked));
+  plan.from = checked.next;
+  int64_t total = 0;
+  for (const auto& [p, s] : plan.from) {
+    plan.next[p] = std::max(s, watermarks_[p].second);
+    total += plan.next[p] - s;
+  }
+  // Nothing new: no batch (a batch that only restated the marks would be an empty commit).
+  if (total == 0) return start;
+  if (limit.max_rows > 0 && total > limit.max_rows) {
+    int64_t given = 0;
+    for (auto& [p, next] : plan.next) {
+      int64_t avail = next - plan.from[p];
+      int64_t share = static_cast<int64_t>(static_cast<__int128>(avail) * limit.max_rows / total);
+      next = plan.from[p] + share;
+      given += share;
+    }
+    for (auto& [p, next] : plan.next) {
+      if (given >= limit.max_rows) break;
+      int64_t extra = std::min(watermarks_[p].second - next, limit.max_rows - given);
+      next += extra;
+      given += extra;
+    }
+  }
+  return Format(plan);
 }
 
 }  // namespace strata

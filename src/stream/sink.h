@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct BatchCommit {
   std::string query_id;
   int64_t batch_id = 0;
   std::vector<PartitionMark> marks;
+  // The marks' txn appIds are "<mark_prefix>/<mark app id>"; empty means query_id (group mode
+  // uses the id shared by the group's members, while query_id is this member's own).
+  std::string mark_prefix;
+  const std::string& MarkPrefix() const { return mark_prefix.empty() ? query_id : mark_prefix; }
 };
 
 // An output table of a streaming query. Commit must be idempotent: if the table already holds
@@ -44,6 +49,13 @@ class MicroBatchSink {
   // Writes `batches` (possibly none: the commit still records the txn) in one atomic commit.
   virtual Result<SinkWriteStats> Commit(const BatchCommit& commit,
                                         std::vector<RecordBatch>& batches) = 0;
+  // The current txn version of each (full) app id, nullopt where the table has none; for the
+  // group mode's MarkReader. NotSupported for a sink without txn marks.
+  virtual Result<std::vector<std::optional<int64_t>>> MarkVersions(
+      const std::vector<std::string>& app_ids) {
+    (void)app_ids;
+    return NotSupported(Description() + " keeps no partition marks");
+  }
 };
 
 }  // namespace strata

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ struct PartitionPosition {
 struct PartitionMark {
   std::string app_id;
   int64_t version = 0;
+  // A fenced mark is committed only if the table still holds `expected` for it (-1: no txn for
+  // this app id yet), i.e. nobody moved the partition since the batch was planned from it; the
+  // sink refuses the whole commit with Conflict otherwise. Group mode uses it so that a process
+  // that lost a partition cannot commit it after its new owner did.
+  bool fenced = false;
+  int64_t expected = -1;
 };
 
 // A replayable, ordered source of rows for micro-batch queries (Spark's Source contract).
@@ -74,6 +81,26 @@ class MicroBatchSource {
   virtual std::vector<PartitionMark> Marks(const std::string& end) = 0;
   // Number of rows between two offsets, when the source can tell without reading.
   virtual int64_t RowsBetween(const std::string& start, const std::string& end) = 0;
+
+  // Group mode: several processes read this source together, each owning a changing subset of
+  // its partitions (a Kafka consumer group). Such a source returns this process's member name
+  // (stable for the process's life, unique in the group); "" (the default) for a source read
+  // by one process. The engine then keeps the query's identity in <checkpoint>/metadata,
+  // shared by every member (its id prefixes the partition marks, so all members read and
+  // write the same marks), keeps the rest of its checkpoint in
+  // <checkpoint>/members/<member>, hands the source a MarkReader, and re-plans a batch whose
+  // fenced commit was refused instead of re-running it. The source plans each batch from the
+  // marks (PlanEnd's `start` is only the previous end) and returns fenced marks.
+  virtual std::string MemberName() const { return {}; }
+  // The current txn version of each mark app id (as Marks() names them), nullopt when the
+  // table has none. Errors as the table's.
+  using MarkReader = std::function<Result<std::vector<std::optional<int64_t>>>(
+      const std::vector<std::string>& app_ids)>;
+  // Group mode: called once after Open(), before InitialOffset()/Reconcile().
+  virtual void SetMarkReader(MarkReader reader) { (void)reader; }
+  // Called once when the query's loop ends (stopped or failed); releases what must not outlive
+  // the query, e.g. a group membership (its partitions then move to the other members at once).
+  virtual void Close() {}
 };
 
 }  // namespace strata

@@ -1,11 +1,17 @@
 #include "stream/streaming_query.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "core/crash_point.h"
+#include "core/file_util.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
 
@@ -20,6 +26,20 @@ int64_t ElapsedMs(int64_t start_ns) {
 bool IsRetryable(const Status& st) {
   return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kIOError ||
          st.code() == StatusCode::kConflict;
+}
+
+// An exclusive advisory lock on <dir>/lock: the descriptor holding it, or -1 when another
+// process (or another query of this one) holds it. IOError naming the file otherwise.
+Result<int> TryLockCheckpoint(const std::string& dir) {
+  STRATA_RETURN_IF_ERROR(CreateDirectories(dir));
+  const std::string path = dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return IOError("opening " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+  int err = errno;
+  ::close(fd);
+  if (err == EWOULDBLOCK) return -1;
+  return IOError("locking " + path + ": " + std::strerror(err));
 }
 
 }  // namespace
@@ -38,6 +58,7 @@ StreamingQuery::StreamingQuery(QueryOptions options, std::unique_ptr<MicroBatchS
 
 StreamingQuery::~StreamingQuery() {
   Stop();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 void StreamingQuery::SetState(QueryState s, const std::string& message) {
@@ -79,6 +100,22 @@ Status StreamingQuery::Initialize() {
   for (auto& sink : sinks_)
     STRATA_RETURN_IF_ERROR(
         sink->Open().WithContext(options_.name + ": sink " + sink->Description()));
+  member_ = source_->MemberName();
+  if (!member_.empty()) STRATA_RETURN_IF_ERROR(JoinGroup());
+  // One running query per checkpoint: another one (a second process on shared storage) waits
+  // here as a standby and takes over when the holder stops or dies (the lock dies with it).
+  bool waiting = false;
+  while (lock_fd_ < 0) {
+    STRATA_ASSIGN_OR_RETURN(lock_fd_, TryLockCheckpoint(checkpoint_.dir()));
+    if (lock_fd_ >= 0) break;
+    if (!waiting) {
+      spdlog::info("{}: checkpoint {} is in use by another query; standing by until it is free",
+                   options_.name, checkpoint_.dir());
+      waiting = true;
+    }
+    if (!SleepUnlessStopped(500)) return Status::OK();  // stopped while standing by
+  }
+  if (waiting) spdlog::info("{}: took over checkpoint {}", options_.name, checkpoint_.dir());
 
   auto meta = checkpoint_.LoadMetadata();
   if (!meta.ok() && meta.status().code() != StatusCode::kNotFound) return meta.status();
@@ -132,6 +169,9 @@ Status StreamingQuery::Initialize() {
     STRATA_ASSIGN_OR_RETURN(PlannedBatch p, checkpoint_.LoadPlanned(planned));
     pending_ = std::move(p);
   }
+  // Group mode: the partitions of a batch planned before a restart may belong to another member
+  // now; the next plan starts from the table's marks instead.
+  if (!member_.empty()) pending_.reset();
   // The source may have been replaced (another Kafka cluster); it decides what our offsets mean.
   STRATA_ASSIGN_OR_RETURN(std::string reconciled, source_->Reconcile(next_start_));
   if (reconciled != next_start_) {
@@ -148,6 +188,53 @@ Status StreamingQuery::Initialize() {
     STRATA_ASSIGN_OR_RETURN(std::string cap, source_->PlanEnd(next_start_, ReadLimit{}, ""));
     available_now_cap_ = std::move(cap);
   }
+  return Status::OK();
+}
+
+Status StreamingQuery::JoinGroup() {
+  if (options_.trigger.kind == Trigger::Kind::kAvailableNow) {
+    return InvalidArgument(options_.name + ": " + source_->Description() +
+                           " is read by a group of processes, which has no end to run to; "
+                           "available-now needs a single process (no group.id)");
+  }
+  if (sinks_.size() != 1) {
+    return InvalidArgument(options_.name +
+                           ": group mode needs exactly one sink (it holds the "
+                           "partition marks), this query has " +
+                           std::to_string(sinks_.size()));
+  }
+  // The query's identity is the group's: its id prefixes the partition marks that every member
+  // reads and writes. The first member to start creates it (put-if-absent), the others load it.
+  Checkpoint shared(options_.checkpoint_dir);
+  auto meta = shared.LoadMetadata();
+  if (meta.status().code() == StatusCode::kNotFound) {
+    CheckpointMetadata m;
+    m.query_id = NewUuid();
+    m.name = options_.name;
+    m.source = source_->Identity();
+    m.fingerprint = processor_->Fingerprint();
+    Status st = shared.CreateMetadata(m);
+    if (!st.ok() && st.code() != StatusCode::kAlreadyExists) return st;
+    meta = shared.LoadMetadata();
+  }
+  if (!meta.ok()) return meta.status();
+  if (meta->source != source_->Identity()) {
+    return InvalidArgument("checkpoint " + shared.dir() + " belongs to a query reading '" +
+                           meta->source + "', but this query reads '" + source_->Identity() +
+                           "'; use a new checkpointLocation");
+  }
+  mark_prefix_ = meta->query_id;
+  checkpoint_ = Checkpoint(options_.checkpoint_dir + "/members/" + member_);
+  MicroBatchSink* sink = sinks_[0].get();
+  std::string prefix = mark_prefix_;
+  source_->SetMarkReader([sink, prefix](const std::vector<std::string>& app_ids) {
+    std::vector<std::string> full;
+    full.reserve(app_ids.size());
+    for (const auto& id : app_ids) full.push_back(prefix + "/" + id);
+    return sink->MarkVersions(full);
+  });
+  spdlog::info("{}: member {} of the group reading {}; checkpoint {}", options_.name, member_,
+               source_->Description(), checkpoint_.dir());
   return Status::OK();
 }
 
@@ -201,6 +288,18 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
   for (int attempt = 0;; ++attempt) {
     st = ExecuteBatch(plan, progress);
     if (st.ok() || !IsRetryable(st) || stop_.load()) break;
+    if (!member_.empty() && st.code() == StatusCode::kConflict &&
+        ++fenced_in_a_row_ <= 4 * (options_.max_batch_retries + 1)) {
+      // Group mode: a partition of this batch moved to another member, which committed it
+      // first, so the table refused the whole batch. Plan again from the table's marks (and
+      // the current assignment); the batch id stays the same.
+      spdlog::info("{}: batch {} refused by the partition marks ({}); planning it again",
+                   options_.name, plan.batch_id, st.message());
+      STRATA_RETURN_IF_ERROR(ResetProcessorToCommitted());
+      behind_ = true;
+      SleepUnlessStopped(options_.retry_backoff_ms);
+      return Status::OK();
+    }
     const bool unavailable = st.code() == StatusCode::kUnavailable;
     if (unavailable) {
       if (unavailable_since == 0) unavailable_since = MonotonicNanos();
@@ -216,6 +315,7 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
     STRATA_RETURN_IF_ERROR(ResetProcessorToCommitted());
     if (!SleepUnlessStopped(backoff)) break;
   }
+  if (st.ok()) fenced_in_a_row_ = 0;
   if (!st.ok()) {
     // Leave the plan in the checkpoint: a restart re-runs it with the same range.
     return st.WithContext(options_.name + ": batch " + std::to_string(plan.batch_id));
@@ -299,6 +399,7 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
   commit.query_id = query_id_;
   commit.batch_id = plan.batch_id;
   commit.marks = source_->Marks(plan.end);
+  commit.mark_prefix = mark_prefix_;
   for (size_t i = 0; i < sinks_.size(); ++i) {
     auto stats = sinks_[i]->Commit(commit, outputs[i]);
     if (!stats.ok()) return stats.status().WithContext("sink " + sinks_[i]->Description());
@@ -405,6 +506,11 @@ Status StreamingQuery::Run() {
   } else {
     spdlog::error("query {} failed: {}", options_.name, st.ToString());
     SetState(QueryState::kFailed, st.ToString());
+  }
+  source_->Close();
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
   }
   if (listener_) listener_->OnQueryTerminated(query_id_, options_.name, st);
   {

@@ -68,6 +68,11 @@ struct QueryStatusView {
 //   5. commits/N is written.
 // A crash anywhere re-runs N from step 2 with the same plan; a committed batch never runs again.
 //
+// One query runs per checkpoint directory at a time: Initialize takes an exclusive lock on
+// <checkpoint>/lock (flock), and a second query on the same directory (another process on
+// shared storage) waits as a standby, in state initializing, until the holder's Run() ends or
+// its process dies. In group mode the lock is on the member's own directory.
+//
 // Lifecycle: construct, then either Start() (a thread running the trigger loop) and later
 // Stop()/AwaitTermination(), or Run() on the caller's thread (returns when an available-now
 // query is done, or when stopped). View() is thread-safe; everything else is for the owner.
@@ -101,6 +106,9 @@ class StreamingQuery {
 
  private:
   Status Initialize();
+  // Group mode (source_->MemberName() not empty): the shared identity, the member's own
+  // checkpoint directory and the source's MarkReader (see MicroBatchSource::MemberName).
+  Status JoinGroup();
   // Plans and runs one batch. Sets *did_work to false when there was nothing to do.
   Status RunOneBatch(bool* did_work);
   Status ExecuteBatch(const PlannedBatch& plan, QueryProgress& progress);
@@ -131,7 +139,11 @@ class StreamingQuery {
   int64_t delta_bytes_ = 0;               // bytes of the deltas written after it
   std::vector<int64_t> latency_samples_;  // input timestamps (micros) of the current batch
   int64_t last_batch_start_ms_ = 0;
-  bool behind_ = false;  // the last batch left data in the source
+  bool behind_ = false;      // the last batch left data in the source
+  std::string member_;       // group mode: this process's member name; "" otherwise
+  std::string mark_prefix_;  // group mode: the shared query id that prefixes partition marks
+  int fenced_in_a_row_ = 0;  // group mode: batches refused by the marks since the last commit
+  int lock_fd_ = -1;         // holds <checkpoint>/lock while the query runs
 
   std::thread thread_;
   std::atomic<bool> stop_{false};

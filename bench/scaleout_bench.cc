@@ -1,0 +1,155 @@
+// Scale-out of bronze over a consumer group: preloads N generated events into the embedded
+// cluster, then starts M bronze members of one group at once (each its own KafkaSource, group
+// membership, reader and Delta sink, writing one table, as M processes would) and reports the
+// time until the table holds every record, the time until the first commit (the group's join
+// and rebalances: nothing is read before a member owns partitions) and events/s after it.
+//   scaleout_bench [--events N] [--partitions P] [--members "1,2,3"]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "connectors/delta_sink.h"
+#include "connectors/kafka_source.h"
+#include "core/time_util.h"
+#include "event/event_schema.h"
+#include "event/generator.h"
+#include "kafka/embedded_cluster.h"
+#include "kafka/producer.h"
+#include "kafka/source_reader.h"
+#include "lake/delta/snapshot.h"
+#include "lake/delta/table.h"
+#include "pipeline/layers.h"
+#include "stream/streaming_query.h"
+
+namespace strata {
+namespace {
+
+// Sum over partitions of the bronze marks (next offsets), -1 before the first commit.
+int64_t MarkedRecords(const std::string& path) {
+  auto table = delta::DeltaTable::Open(path);
+  if (!table.ok()) return -1;
+  auto snapshot = (*table)->LatestSnapshot();
+  if (!snapshot.ok() || (*snapshot)->txns().empty()) return -1;
+  int64_t n = 0;
+  for (const auto& [app, txn] : (*snapshot)->txns())
+    if (app.find("/kafka/") != std::string::npos) n += txn.version;
+  return n;
+}
+
+int Main(int argc, char** argv) {
+  int64_t events = 300'000;
+  int partitions = 12;
+  std::string members_list = "1,2,3";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--events"))
+      events = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--partitions"))
+      partitions = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--members"))
+      members_list = argv[i + 1];
+    else {
+      std::fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  auto cluster = EmbeddedCluster::Start({1, {{"clickstream-events", partitions}}, 1});
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "%s\n", cluster.status().ToString().c_str());
+    return 1;
+  }
+  {
+    auto producer = Producer::Create(
+        (*cluster)->bootstrap_servers(),
+        {{"compression.type", "lz4"}, {"linger.ms", "50"}, {"batch.num.messages", "10000"}});
+    if (!producer.ok()) return 1;
+    GeneratorOptions g;
+    g.seed = 1;
+    g.simulated_start_ms = NowMillis() - 3'600'000;
+    g.simulated_rate = 200'000;
+    TrafficGenerator gen(g);
+    GeneratedRecord rec;
+    for (int64_t i = 0; i < events; ++i) {
+      gen.Next(rec);
+      if (!(*producer)->Produce("clickstream-events", rec.key, rec.value).ok()) return 1;
+    }
+    if (!(*producer)->Flush(std::chrono::seconds(120)).ok()) return 1;
+  }
+  std::printf("preloaded %lld events into %d partitions\n", static_cast<long long>(events),
+              partitions);
+  std::printf("%8s %10s %14s %12s %16s %8s\n", "members", "total s", "first commit s", "events/s",
+              "after join ev/s", "ratio");
+  double single_rate = 0;
+  std::stringstream list(members_list);
+  std::string item;
+  int run = 0;
+  while (std::getline(list, item, ',')) {
+    const int members = std::atoi(item.c_str());
+    const std::string dir =
+        (std::filesystem::temp_directory_path() /
+         ("strata_scaleout_bench_" + std::to_string(::getpid()) + "_" + std::to_string(run)))
+            .string();
+    std::filesystem::remove_all(dir);
+    std::vector<std::unique_ptr<StreamingQuery>> queries;
+    for (int m = 0; m < members; ++m) {
+      KafkaSourceOptions ko;
+      ko.topic = "clickstream-events";
+      ko.kafka = {{"bootstrap.servers", (*cluster)->bootstrap_servers()},
+                  {"group.id", "bench-" + std::to_string(run)}};
+      ko.starting_offsets = "earliest";
+      DeltaSinkOptions so;
+      so.table_name = "catalog.streaming.bronze_clickstream";
+      so.path = dir + "/bronze";
+      so.schema = BronzeSchema();
+      so.partition_by = {"event_date"};
+      std::vector<std::unique_ptr<MicroBatchSink>> sinks;
+      sinks.push_back(std::make_unique<DeltaSink>(std::move(so)));
+      QueryOptions qo;
+      qo.name = "bronze";
+      qo.checkpoint_dir = dir + "/checkpoint";
+      qo.trigger.interval_ms = 500;
+      qo.limit.max_rows = 100'000;
+      queries.push_back(std::make_unique<StreamingQuery>(
+          qo, std::make_unique<KafkaSource>(ko, std::make_unique<BronzeDecoder>()),
+          std::make_unique<BronzeProcessor>(), std::move(sinks)));
+    }
+    int64_t t0 = MonotonicNanos();
+    for (auto& q : queries) q->Start();
+    double first_commit_s = -1;
+    while (true) {
+      int64_t n = MarkedRecords(dir + "/bronze");
+      double now_s = (MonotonicNanos() - t0) / 1e9;
+      if (n >= 0 && first_commit_s < 0) first_commit_s = now_s;
+      if (n >= events) break;
+      if (now_s > 900) {
+        std::fprintf(stderr, "members=%d: not done after 900 s (%lld)\n", members,
+                     static_cast<long long>(n));
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    double total_s = (MonotonicNanos() - t0) / 1e9;
+    for (auto& q : queries) q->Stop();
+    double rate = events / total_s;
+    double after_join = events / std::max(1e-3, total_s - first_commit_s);
+    if (members == 1) single_rate = rate;
+    std::printf("%8d %10.1f %14.1f %12.0f %16.0f %8.2f\n", members, total_s, first_commit_s, rate,
+                after_join, single_rate > 0 ? rate / single_rate : 0.0);
+    std::fflush(stdout);
+    queries.clear();
+    std::filesystem::remove_all(dir);
+    ++run;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace strata
+
+int main(int argc, char** argv) {
+  return strata::Main(argc, argv);
+}

@@ -1,0 +1,260 @@
+// Scale-out on loopback: `strata kafka`, steady traffic from `strata produce`, and several
+// `strata run` processes in one consumer group sharing the tables and checkpoints. One process
+// is SIGKILLed, one started later, one stopped cleanly; bronze must then hold every produced
+// record exactly once. Silver and gold run active/standby (their checkpoint lock), so the
+// kill also moves them to another process.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kafka/source_reader.h"
+#include "lake/delta/snapshot.h"
+#include "lake/delta/table.h"
+#include "pipeline/catalog.h"
+
+namespace strata {
+namespace {
+
+using std::chrono::steady_clock;
+
+const std::string kStrata = std::string(STRATA_BINARY_DIR) + "/strata";
+constexpr int kPartitions = 6;
+const std::string kTopic = "clickstream-events";
+
+// A strata subprocess; stdout+stderr go to `log`.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      FILE* f = std::fopen(log.c_str(), "w");
+      if (f) {
+        ::dup2(::fileno(f), STDOUT_FILENO);
+        ::dup2(::fileno(f), STDERR_FILENO);
+      }
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kStrata.c_str()));
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(kStrata.c_str(), argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Process() { Signal(SIGKILL); }
+  // Sends `sig` and waits for the exit; returns the exit code (-signal when killed).
+  int Signal(int sig) {
+    if (pid_ <= 0) return 0;
+    ::kill(pid_, sig);
+    return Wait();
+  }
+  int Wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  bool running() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class ScaleOutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        (std::filesystem::temp_directory_path() / ("strata_scaleout_" + std::to_string(::getpid())))
+            .string();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  // Starts `strata kafka` and waits for its bootstrap address (its first stdout line).
+  std::string StartKafka() {
+    kafka_ = std::make_unique<Process>(
+        std::vector<std::string>{"kafka", "--brokers", "1", "--partitions",
+                                 std::to_string(kPartitions)},
+        dir_ + "/kafka.log");
+    for (int i = 0; i < 300; ++i) {
+      std::string out = ReadFile(dir_ + "/kafka.log");
+      auto nl = out.find('\n');
+      if (nl != std::string::npos && out.rfind("127.0.0.1", 0) == 0) return out.substr(0, nl);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return "";
+  }
+
+  std::string WriteConfig(const std::string& bootstrap) {
+    std::string path = dir_ + "/pipeline.toml";
+    std::ofstream(path) << "[pipeline]\ndata_dir = \"" << dir_ << "/data\"\n"
+                        << "[kafka]\n\"bootstrap.servers\" = \"" << bootstrap << "\"\n"
+                        << "\"group.id\" = \"strata-scaleout\"\n"
+                        << "\"session.timeout.ms\" = \"6000\"\n"
+                        << "[source]\nstartingOffsets = \"earliest\"\n"
+                        << "maxOffsetsPerTrigger = 3000\n"
+                        << "[bronze]\ntrigger = \"1 second\"\n"
+                        << "[silver]\ntrigger = \"2 seconds\"\n"
+                        << "[gold]\ntrigger = \"2 seconds\"\n"
+                        << "[server]\nlisten = \"127.0.0.1:0\"\n";
+    return path;
+  }
+
+  std::unique_ptr<Process> Run(const std::string& config, int n) {
+    return std::make_unique<Process>(std::vector<std::string>{"run", "--config", config},
+                                     dir_ + "/run" + std::to_string(n) + ".log");
+  }
+
+  std::string BronzePath() const { return dir_ + "/data/catalog/streaming/bronze_clickstream"; }
+
+  // Each partition's mark in bronze (the next offset to read), -1 when none.
+  std::map<int, int64_t> Marks() {
+    std::map<int, int64_t> out;
+    for (int p = 0; p < kPartitions; ++p) out[p] = -1;
+    auto table = delta::DeltaTable::Open(BronzePath());
+    if (!table.ok()) return out;
+    auto snapshot = (*table)->LatestSnapshot();
+    if (!snapshot.ok()) return out;
+    const std::string suffix_of = "/" + kTopic + "/";
+    for (const auto& [app, txn] : (*snapshot)->txns()) {
+      auto at = app.rfind(suffix_of);
+      if (app.find("/kafka/") == std::string::npos || at == std::string::npos) continue;
+      int p = std::stoi(app.substr(at + suffix_of.size()));
+      out[p] = std::max(out[p], txn.version);
+    }
+    return out;
+  }
+
+  std::vector<std::vector<std::string>> Query(const std::string& sql) {
+    std::vector<std::vector<std::string>> out;
+    auto engine = OpenCatalog({{"bronze", BronzePath()}});
+    if (!engine.ok()) return out;
+    sql::QueryOptions o;
+    o.row_limit = 0;
+    auto r = (*engine)->Execute(sql, o);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+    if (!r.ok()) return out;
+    for (const auto& row : r->rows) {
+      std::vector<std::string> v;
+      for (const auto& cell : row) v.push_back(cell.value_or("NULL"));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Process> kafka_;
+};
+
+TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneAddedOneStoppedLoseAndDuplicateNothing) {
+  const std::string bootstrap = StartKafka();
+  ASSERT_FALSE(bootstrap.empty()) << ReadFile(dir_ + "/kafka.log");
+  const std::string config = WriteConfig(bootstrap);
+  // Steady traffic for the whole scenario.
+  Process producer({"produce", "--bootstrap-servers", bootstrap, "--rate", "400", "--duration",
+                    "45", "--seed", "9"},
+                   dir_ + "/produce.log");
+  auto a = Run(config, 1);
+  auto b = Run(config, 2);
+  auto c = Run(config, 3);
+  std::this_thread::sleep_for(std::chrono::seconds(15));
+
+  // SIGKILL one member: its partitions move after the session timeout and resume from the
+  // bronze marks.
+  auto marks_at_kill = Marks();
+  for (const auto& [p, m] : marks_at_kill) EXPECT_GE(m, 0) << "partition " << p << " unread";
+  EXPECT_EQ(a->Signal(SIGKILL), -SIGKILL);
+  auto killed_at = steady_clock::now();
+  double resume_s = -1;
+
+  auto d = Run(config, 4);  // a new member joins later
+  auto deadline = steady_clock::now() + std::chrono::seconds(120);
+  bool stopped_b = false;
+  while (steady_clock::now() < deadline) {
+    auto marks = Marks();
+    bool all_moved = true;
+    for (const auto& [p, m] : marks) all_moved = all_moved && m > marks_at_kill[p];
+    if (all_moved && resume_s < 0) {
+      resume_s = std::chrono::duration<double>(steady_clock::now() - killed_at).count();
+    }
+    if (!stopped_b && steady_clock::now() - killed_at > std::chrono::seconds(12)) {
+      EXPECT_EQ(b->Signal(SIGTERM), 0) << ReadFile(dir_ + "/run2.log");  // a clean stop
+      stopped_b = true;
+    }
+    if (resume_s >= 0 && stopped_b) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_GE(resume_s, 0) << "the killed member's partitions never resumed";
+  std::printf("every partition advanced again %.1f s after the SIGKILL\n", resume_s);
+  RecordProperty("resume_seconds_after_kill", std::to_string(resume_s));
+
+  EXPECT_EQ(producer.Wait(), 0) << ReadFile(dir_ + "/produce.log");
+  // The truth: every offset of every partition, once.
+  auto reader = KafkaReader::Create(bootstrap);
+  ASSERT_TRUE(reader.ok());
+  std::vector<int32_t> parts;
+  for (int p = 0; p < kPartitions; ++p) parts.push_back(p);
+  auto highs = (*reader)->Watermarks(kTopic, parts, std::chrono::seconds(10));
+  ASSERT_TRUE(highs.ok()) << highs.status().ToString();
+  int64_t total = 0;
+  for (const auto& w : *highs) total += w.high;
+  ASSERT_GT(total, 5000);
+  bool caught_up = false;
+  deadline = steady_clock::now() + std::chrono::seconds(120);
+  while (!caught_up && steady_clock::now() < deadline) {
+    auto marks = Marks();
+    caught_up = true;
+    for (const auto& w : *highs) caught_up = caught_up && marks[w.partition] == w.high;
+    if (!caught_up) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_TRUE(caught_up);
+  EXPECT_EQ(c->Signal(SIGTERM), 0) << ReadFile(dir_ + "/run3.log");
+  EXPECT_EQ(d->Signal(SIGTERM), 0) << ReadFile(dir_ + "/run4.log");
+
+  auto rows = Query(
+      "SELECT kafka_partition, count(*), count(DISTINCT kafka_offset), min(kafka_offset), "
+      "max(kafka_offset) FROM bronze GROUP BY 1 ORDER BY 1");
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kPartitions));
+  for (const auto& w : *highs) {
+    const auto& r = rows[w.partition];
+    SCOPED_TRACE("partition " + r[0]);
+    EXPECT_EQ(std::stoll(r[1]), w.high) << "rows";
+    EXPECT_EQ(std::stoll(r[2]), w.high) << "distinct offsets (a duplicate otherwise)";
+    EXPECT_EQ(std::stoll(r[3]), 0);
+    EXPECT_EQ(std::stoll(r[4]), w.high - 1);
+  }
+  // Every member took part, and the killed one's partitions moved.
+  int members_with_batches = 0;
+  for (int n = 1; n <= 4; ++n) {
+    std::string log = ReadFile(dir_ + "/run" + std::to_string(n) + ".log");
+    for (size_t at = log.find("assigned partitions ["); at != std::string::npos;
+         at = log.find("assigned partitions [", at + 1)) {
+      char next = log[at + std::string("assigned partitions [").size()];
+      if (next >= '0' && next <= '9') {
+        ++members_with_batches;
+        break;
+      }
+    }
+  }
+  EXPECT_GE(members_with_batches, 3);
+}
+
+}  // namespace
+}  // namespace strata
