@@ -102,7 +102,8 @@ std::string GoldSection(const GoldConfig& g) {
   return g.name.empty() ? "gold" : "gold." + g.name;
 }
 
-// The silver processor of the streaming query, built from the same config keys.
+// The silver processor of the streaming query, built from the same config keys (as
+// Pipeline::Build does; keep the two in step).
 SilverOptions SilverOptionsOf(const SilverConfig& c) {
   SilverOptions sv;
   sv.watermark_delay_ms = c.watermark_ms;
@@ -116,6 +117,7 @@ SilverOptions SilverOptionsOf(const SilverConfig& c) {
   sv.enrichment.pages_path = c.pages_path;
   sv.enrichment.countries_path = c.countries_path;
   sv.event_types = c.event_types;
+  sv.expectations = c.expectations;
   return sv;
 }
 

@@ -206,10 +206,12 @@ struct BronzeEvent {
 class SilverReprocess : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto c = ParsePipelineConfig("[pipeline]\ndata_dir = \"" + dir_.path() +
-                                 "\"\n[silver]\nwatermark = \"1 minute\"\nwatermarkPolicy = "
-                                 "\"max\"\n[gold]\nwatermark = \"1 minute\"\nwatermarkPolicy = "
-                                 "\"max\"\n");
+    // A `drop` expectation: rows of page /c go to quarantine, in the stream and in reprocess.
+    auto c = ParsePipelineConfig(
+        "[pipeline]\ndata_dir = \"" + dir_.path() +
+        "\"\n[silver]\nwatermark = \"1 minute\"\nwatermarkPolicy = \"max\"\n"
+        "[[silver.expectations]]\nname = \"not_c\"\nexpr = \"page_url <> '/c'\"\naction = "
+        "\"drop\"\n[gold]\nwatermark = \"1 minute\"\nwatermarkPolicy = \"max\"\n");
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     config_ = *c;
     config_.gold.enabled = false;
@@ -272,6 +274,7 @@ class SilverReprocess : public ::testing::Test {
     sv.watermark_policy = WatermarkPolicy::kMax;
     sv.event_types = config_.silver.event_types;
     sv.enrichment.pages_path = config_.silver.pages_path;
+    sv.expectations = config_.silver.expectations;
     auto processor = SilverProcessor::Create(sv);
     ASSERT_TRUE(processor.ok()) << processor.status().ToString();
     auto sink = [](const std::string& name, const std::string& path, SchemaPtr schema,
@@ -288,6 +291,7 @@ class SilverReprocess : public ::testing::Test {
     sinks.push_back(sink(s.table, s.path, SilverSchema(), {"event_date"}));
     sinks.push_back(sink(s.late_table, s.late_path, SilverLateSchema(), {}));
     sinks.push_back(sink(s.quarantine_table, s.quarantine_path, SilverQuarantineSchema(), {}));
+    sinks.push_back(sink(s.quality_table, s.quality_path, SilverQualitySchema(), {}));
     DeltaSourceOptions so;
     so.table_name = config_.bronze.table;
     so.path = config_.bronze.path;
@@ -368,20 +372,21 @@ class SilverReprocess : public ::testing::Test {
   }
 
   // What silver must hold for [from, to): bronze's valid rows of the range, the first copy of
-  // an event id per Kafka partition in offset order, with the current pages dimension.
+  // an event id per Kafka partition in offset order, with the current pages dimension (and
+  // without the rows the `not_c` expectation drops).
   std::vector<std::vector<std::string>> Truth(int64_t from, int64_t to) {
     return Query(
         "SELECT b.event_id, b.event_type, b.event_timestamp, b.kafka_partition, b.kafka_offset, "
         "p.page_category, b.event_date, hour(make_timestamp(b.event_timestamp * 1000)) FROM ("
         "SELECT *, row_number() OVER (PARTITION BY kafka_partition, event_id ORDER BY "
         "kafka_offset) AS n FROM catalog.streaming.bronze_clickstream WHERE parse_error IS NULL "
-        "AND event_type IN ('page_view', 'click') AND " +
+        "AND event_type IN ('page_view', 'click') AND page_url <> '/c' AND " +
         Between(from, to) +
         ") b LEFT JOIN catalog.dimensions.pages p USING (page_url) WHERE n = 1 ORDER BY 4, 5");
   }
 
   // One-minute bronze batches [first, last) of 20 events, with duplicates the stream drops (a
-  // copy within the delay), one it keeps (e45 again at minute 7, after its first copy
+  // copy within the delay), one it keeps (e66 again at minute 7, after its first copy
   // expired), invalid rows, and rows late for silver's watermark (batch 8, minute 3).
   void Feed(int first, int last) {
     std::uniform_int_distribution<int64_t> jitter(0, 50'000);
@@ -397,7 +402,7 @@ class SilverReprocess : public ::testing::Test {
       }
       events.push_back({"bad" + std::to_string(b), "bogus", "/a", now + 1, 0});
       if (b > 0) events.push_back(previous_[3]);
-      if (b == 7) events.push_back({"e45", "click", "/c", now + 2, 1});
+      if (b == 7) events.push_back({"e66", "page_view", "/a", now + 2, 0});
       if (b == 8) {
         for (int i = 0; i < 4; ++i)
           events.push_back(
@@ -422,7 +427,7 @@ TEST_F(SilverReprocess, ReplacesTheRangeWithTheBatchRecomputationAndIsIdempotent
   StreamSilver();
   // From the middle of minute 2: the files of that minute keep their earlier rows.
   const int64_t from = kS0 + 2 * kMinuteMs + 25'000, to = kS0 + 8 * kMinuteMs;
-  // The stream missed the late rows and kept e45's second copy: silver differs from the truth.
+  // The stream missed the late rows and kept e66's second copy: silver differs from the truth.
   ASSERT_NE(Silver(from, to), Truth(from, to));
   // Lose some silver rows of the range by a commit that removes a file.
   {
@@ -452,10 +457,10 @@ TEST_F(SilverReprocess, ReplacesTheRangeWithTheBatchRecomputationAndIsIdempotent
                             Between(from, to) + " AND " + where)[0][0]);
   };
   auto truth = Truth(from, to);
-  EXPECT_EQ(res->rows_rejected, count("event_type = 'bogus'"));
-  EXPECT_EQ(res->duplicates_dropped,
-            count("event_type <> 'bogus'") - static_cast<int64_t>(truth.size()));
-  EXPECT_GT(res->duplicates_dropped, 4);  // a retried copy per minute, and e45's second copy
+  EXPECT_EQ(res->rows_rejected, count("(event_type = 'bogus' OR page_url = '/c')"));
+  EXPECT_EQ(res->duplicates_dropped, count("event_type <> 'bogus' AND page_url <> '/c'") -
+                                         static_cast<int64_t>(truth.size()));
+  EXPECT_GT(res->duplicates_dropped, 4);  // a retried copy per minute, and e66's second copy
   EXPECT_GT(res->rows_copied, 0);
   EXPECT_GT(res->rows_replaced, 0);
   EXPECT_GT(res->files_removed, 0);
@@ -467,7 +472,7 @@ TEST_F(SilverReprocess, ReplacesTheRangeWithTheBatchRecomputationAndIsIdempotent
   for (const auto& row : Silver(from, to))
     if (row[5] != "NULL") EXPECT_EQ(row[5].substr(0, 8), "cat-new/");
   EXPECT_EQ(Query("SELECT count(*) FROM catalog.streaming.silver_clickstream WHERE event_id = "
-                  "'e45'")[0][0],
+                  "'e66'")[0][0],
             "1");
   EXPECT_EQ(Query("SELECT count(*) FROM catalog.streaming.silver_clickstream WHERE event_id "
                   "LIKE 'late%'")[0][0],
