@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+#include "pipeline/config.h"
+#include "pipeline/reprocess.h"
 #include "semantics_util.h"
 
 namespace strata::semantics {
@@ -151,6 +153,22 @@ TEST_P(TopK, FinalRowsAreTheTopKOfEachWindow) {
                                      {Name()});
   EXPECT_EQ(rows_of_final_windows[0][0], std::to_string(final_rows.size()));
   for (const auto& r : final_rows) EXPECT_NE(r[1], "/z");
+
+  // `strata reprocess` of a top-K table recomputes the same ranks.
+  PipelineConfig config = DefaultPipelineConfig();
+  config.silver.path = silver_path_;
+  config.gold.table = "catalog.streaming." + Name();
+  config.gold.path = GoldPath(Name());
+  config.gold.checkpoint = dir_.path() + "/_checkpoints/" + Name();
+  config.gold.key_column = "page_url";
+  config.gold.event_type_filter = "page_view";
+  config.gold.top_k = kK;
+  for (auto& g : config.gold_tables) g.enabled = false;
+  ReprocessRequest req{Name(), kT0, kT0 + 5 * kMinuteMs, false};
+  auto res = ReprocessGold(config, req);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->rows_written, 5 * kK);
+  EXPECT_EQ(Gold(true), final_rows);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, TopK,
