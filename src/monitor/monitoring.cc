@@ -118,7 +118,7 @@ std::string Monitoring::PrometheusText() const {
   auto sample = [&](const char* name, const std::string& labels, double v) {
     char num[64];
     std::snprintf(num, sizeof num, "%.17g", v);
-    out += std::string(name) + "{" + labels + "} " + num + "\n";
+    out += std::string(name) + (labels.empty() ? "" : "{" + labels + "}") + " " + num + "\n";
   };
   auto label = [](const char* k, const std::string& v) {
     std::string escaped;
@@ -155,6 +155,23 @@ std::string Monitoring::PrometheusText() const {
     family(g.name, "gauge", g.help);
     for (const Freshness& f : fresh)
       if (f.*g.field >= 0) sample(g.name, label("query", f.query), (f.*g.field) / 1000.0);
+  }
+  // The data-quality tap's newest judged interval (when the tap runs).
+  QualityInterval iv;
+  if (tap_ && quality_->LastClosed(&iv)) {
+    family("strata_quality_interval_records", "gauge",
+           "Kafka records in the newest judged data-quality interval.");
+    sample("strata_quality_interval_records", "", static_cast<double>(iv.records));
+    family("strata_quality_parse_failure_rate", "gauge",
+           "Records that are not JSON objects over all records, newest judged interval.");
+    sample("strata_quality_parse_failure_rate", "",
+           iv.records ? static_cast<double>(iv.parse_failures) / iv.records : 0.0);
+    family("strata_quality_null_rate", "gauge",
+           "Null-or-absent rate of an event field, newest judged interval.");
+    if (iv.objects > 0)
+      for (const auto& [field, n] : iv.nulls)
+        sample("strata_quality_null_rate", label("field", field),
+               static_cast<double>(n) / static_cast<double>(iv.objects));
   }
   family("strata_alerts_active", "gauge", "Alerts firing now, per rule and severity.");
   std::map<std::pair<std::string, std::string>, int> active;

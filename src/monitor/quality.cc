@@ -254,6 +254,13 @@ std::vector<QualityInterval> QualityMonitor::History() const {
   return {history_.begin(), history_.end()};
 }
 
+bool QualityMonitor::LastClosed(QualityInterval* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (history_.empty()) return false;
+  *out = history_.back();
+  return true;
+}
+
 void QualityMonitor::Judge(QualityInterval& iv) {
   const bool first = first_interval_;
   first_interval_ = false;

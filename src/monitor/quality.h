@@ -64,6 +64,8 @@ class QualityMonitor {
   void CloseIntervals(int64_t now_ms);
   // Closed intervals, oldest first (bounded by baseline_max_intervals).
   std::vector<QualityInterval> History() const;
+  // The newest closed interval; false when none is closed yet.
+  bool LastClosed(QualityInterval* out) const;
   bool HasRules() const { return !rules_.empty(); }
 
  private:

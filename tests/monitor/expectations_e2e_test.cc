@@ -170,13 +170,15 @@ action = "drop"
   }
   ASSERT_GT(valid, 0);
   ASSERT_EQ(Count(*pc, judged), valid) << "silver did not catch up with bronze";
-  // Freshness for /metrics: gold's Kafka-to-visible latency of its last batch with input.
+  // For /metrics: gold's Kafka-to-visible latency of its last batch with input, and the
+  // data-quality gauges.
   const int64_t gold_deadline = NowMillis() + 60'000;
   std::string prom;
   while (NowMillis() < gold_deadline) {
     prom = (*mon)->PrometheusText();
     if (prom.find("strata_freshness_latency_p50_seconds{query=\"gold_events_per_minute\"}") !=
-        std::string::npos)
+            std::string::npos &&
+        prom.find("strata_quality_null_rate{field=\"country\"}") != std::string::npos)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
@@ -184,6 +186,9 @@ action = "drop"
             std::string::npos)
       << prom;
   EXPECT_NE(prom.find("# TYPE strata_alerts_active gauge"), std::string::npos) << prom;
+  // The quality tap's newest judged interval (it runs for the drift table).
+  EXPECT_NE(prom.find("strata_quality_null_rate{field=\"country\"}"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("strata_quality_interval_records "), std::string::npos) << prom;
   (*mon)->Stop();
   ASSERT_TRUE((*pipeline)->Stop().ok());
 
