@@ -14,7 +14,7 @@ export async function overview(): Promise<void> {
       <div class="kpi"><span>Events in silver (range)</span><b id="kpi-silver-events">–</b></div>
       <div class="kpi"><span>Closed gold windows (range)</span><b id="kpi-gold-windows">–</b></div>
       <div class="kpi"><span>Sessions (range)</span><b id="kpi-sessions">–</b></div>
-      <div class="kpi"><span>Conversion to purchase (final sessions)</span><b id="kpi-conversion">–</b></div></div>
+      <div class="kpi"><span>Conversion to purchase (sessions)</span><b id="kpi-conversion">–</b></div></div>
       <div class="grid">${section('Active users per minute (distinct across event types)', 'c-users')}
       ${section('Events per minute by type (gold)', 'c-gold')}
       ${section('Live events per minute by type (silver)', 'c-silver')}
@@ -94,9 +94,12 @@ function sessions(jobs: Jobs): void {
       const kpi = document.getElementById('kpi-sessions')!;
       kpi.textContent = all ? fmtNumber(Number(all[1])) : '0';
       kpi.dataset.value = String(all?.[1] ?? 0);
+      // Final sessions when there are any; until then the provisional figure, marked as such.
       const conv = document.getElementById('kpi-conversion')!;
-      conv.textContent = fin ? `${fin[6]} %` : '–';
-      conv.dataset.value = String(fin?.[6] ?? '');
+      const shownRow = fin ?? all;
+      conv.innerHTML = shownRow ? `${shownRow[6]} %${fin ? '' : ' <small class="prov-note">provisional</small>'}` : '–';
+      conv.dataset.value = String(shownRow?.[6] ?? '');
+      conv.dataset.of = fin ? 'final' : 'all';
       if (r.rows.length === 0) h.innerHTML = '<div class="empty">no sessions in this range yet</div>';
     });
   jobs.run('c-sessions', `SELECT date_trunc('minute', session_start) AS m, CASE WHEN converted THEN 'converted' ELSE 'not converted' END,

@@ -19,7 +19,7 @@ export async function quality(): Promise<void> {
       ${section('Quarantined rows by rule (range)', 'q-rules')}
       <section class="card wide"><h2>Schema drift seen</h2><h3>alerts of the schema_drift rule</h3><div id="q-drift-alerts"></div>
       <h3>recorded in ${tables.drift.split('.').pop()} (range)</h3><div id="q-drift"></div></section>
-      ${section('Parse errors per minute (bronze)', 'q-parse')}${section('Late rows per minute', 'q-late')}
+      ${section('Parse errors per minute (bronze)', 'q-parse')}${section('Late rows per minute of arrival (behind silver\'s watermark)', 'q-late')}
       ${section('Latest quarantined rows', 'q-latest', 'wide')}</div>`;
   }
   refreshQualityAlerts();
@@ -65,8 +65,8 @@ export async function quality(): Promise<void> {
   jobs.run('q-parse', `SELECT date_trunc('minute', ingestion_timestamp), 'parse errors', count(*), true FROM ${tables.bronze}
     WHERE parse_error IS NOT NULL AND ingestion_timestamp >= ${since()} GROUP BY 1 ORDER BY 1`,
     (r, h) => { const p = pivot(r, 60000, now); timeChart(h, p.points, p.series); });
-  jobs.run('q-late', `SELECT date_trunc('minute', watermark), 'late rows', count(*), true FROM ${tables.late}
-    WHERE watermark >= ${since()} GROUP BY 1 ORDER BY 1`,
+  jobs.run('q-late', `SELECT date_trunc('minute', kafka_timestamp), 'late rows', count(*), true FROM ${tables.late}
+    WHERE kafka_timestamp >= ${since()} GROUP BY 1 ORDER BY 1`,
     (r, h) => { const p = pivot(r, 60000, now); timeChart(h, p.points, p.series, { empty: 'no late rows in this range' }); });
   jobs.run('q-latest', `SELECT quarantined_at, rule, reason, event_id, event_type FROM ${tables.quarantine} ORDER BY quarantined_at DESC LIMIT 20`,
     (r, h) => table(h, r.columns.map((c) => c.name), r.rows));
