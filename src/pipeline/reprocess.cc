@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <tuple>
 #include <unordered_set>
 
 #include "core/file_util.h"
@@ -122,7 +123,7 @@ SilverOptions SilverOptionsOf(const SilverConfig& c) {
 }
 
 // Bronze rows with event_timestamp in [from_ms, to_ms), ordered by (kafka_partition,
-// kafka_offset). Files are pruned by their event_date partition.
+// ingestion_timestamp, kafka_offset). Files are pruned by their event_date partition.
 Result<RecordBatch> ReadBronzeRange(ParquetReader& reader, const std::string& path, int64_t from_ms,
                                     int64_t to_ms) {
   RecordBatch all(BronzeSchema());
@@ -147,13 +148,17 @@ Result<RecordBatch> ReadBronzeRange(ParquetReader& reader, const std::string& pa
         }
         return Status::OK();
       }));
+  // Arrival order per partition: a bronze table can hold the records of several Kafka
+  // clusters (the demo's is new every run), whose offsets start over; their ingestion times
+  // tell them apart.
   const Column& part = all.column(bronze::kKafkaPartition);
+  const Column& ingested = all.column(bronze::kIngestionTimestamp);
   const Column& off = all.column(bronze::kKafkaOffset);
   std::vector<uint32_t> order(all.num_rows());
   std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return std::make_pair(part.Int32(a), off.Int64(a)) <
-           std::make_pair(part.Int32(b), off.Int64(b));
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return std::make_tuple(part.Int32(a), ingested.Int64(a), off.Int64(a)) <
+           std::make_tuple(part.Int32(b), ingested.Int64(b), off.Int64(b));
   });
   return all.Take(order);
 }

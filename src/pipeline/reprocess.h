@@ -71,18 +71,18 @@ bool IsSilverTable(const PipelineConfig& config, const std::string& table);
 // streaming query's own SilverProcessor (same validation, event_time, dedup key and current
 // dimension tables) with no watermark: every valid row of the range is kept, including rows the
 // stream sent to the late table, and duplicates are dropped over the whole range (the first
-// copy in (kafka_partition, kafka_offset) order wins; as in the stream, copies are looked for
-// within their Kafka partition). Rows breaking a rule are counted, the quarantine and late
-// tables are not changed. The silver rows of the range are then replaced in one Delta commit
-// (operation REPROCESS): every file of the range's partitions that holds a row of the range is
-// removed and its other rows rewritten with the recomputed ones.
-// Safe while the pipeline runs: `to` must be <= the silver query's committed watermark (no
-// later batch can write an on-time row below it); every enabled gold table must read silver
-// with ignoreChanges (it reads the commit's new files) and have a committed watermark past the
-// end of every window holding a row of the commit's new files, so that it drops them as late
-// rather than counting them twice. A concurrent commit removing the same files is retried up to
-// 5 times. InvalidArgument naming the flag or config key otherwise; the table's errors as is.
-// Memory: the range's bronze rows are held at once.
+// copy in arrival order wins: by kafka_partition, then ingestion time, then kafka_offset; as in
+// the stream, copies are looked for within their Kafka partition). Rows breaking a rule or a
+// `drop` expectation are counted; the quarantine, late and quality tables are not changed. The
+// silver rows of the range are then replaced in one Delta commit (operation REPROCESS): every file
+// of the range's partitions that holds a row of the range is removed and its other rows rewritten
+// with the recomputed ones. Safe while the pipeline runs: `to` must be <= the silver query's
+// committed watermark (no later batch can write an on-time row below it); every enabled gold table
+// must read silver with ignoreChanges (it reads the commit's new files) and have a committed
+// watermark past the end of every window holding a row of the commit's new files, so that it drops
+// them as late rather than counting them twice. A concurrent commit removing the same files is
+// retried up to 5 times. InvalidArgument naming the flag or config key otherwise; the table's
+// errors as is. Memory: the range's bronze rows are held at once.
 Result<SilverReprocessResult> ReprocessSilver(const PipelineConfig& config,
                                               const ReprocessRequest& req);
 
