@@ -4,6 +4,7 @@
 // time until the table holds every record, the time until the first commit (the group's join
 // and rebalances: nothing is read before a member owns partitions) and events/s after it.
 //   scaleout_bench [--events N] [--partitions P] [--members "1,2,3"]
+//                  [--max-offsets-per-trigger M]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +46,7 @@ int Main(int argc, char** argv) {
   int64_t events = 300'000;
   int partitions = 12;
   std::string members_list = "1,2,3";
+  int64_t max_offsets = 20'000;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--events"))
       events = std::atoll(argv[i + 1]);
@@ -52,6 +54,8 @@ int Main(int argc, char** argv) {
       partitions = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--members"))
       members_list = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--max-offsets-per-trigger"))
+      max_offsets = std::atoll(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -112,7 +116,7 @@ int Main(int argc, char** argv) {
       qo.name = "bronze";
       qo.checkpoint_dir = dir + "/checkpoint";
       qo.trigger.interval_ms = 500;
-      qo.limit.max_rows = 100'000;
+      qo.limit.max_rows = max_offsets;
       queries.push_back(std::make_unique<StreamingQuery>(
           qo, std::make_unique<KafkaSource>(ko, std::make_unique<BronzeDecoder>()),
           std::make_unique<BronzeProcessor>(), std::move(sinks)));

@@ -61,8 +61,10 @@ Result<std::string> FetchStatusText(const std::string& url, const std::string& a
     double input = 0, in_rate = 0, proc_rate = 0, batch_ms = 0;
     simdjson::dom::array recent;
     simdjson::dom::element last;
+    bool has_last = false;
     if (!q["recentProgress"].get_array().get(recent) && recent.size() > 0 &&
         !recent.at(recent.size() - 1).get(last)) {
+      has_last = true;
       input = Num(last, "numInputRows");
       in_rate = Num(last, "inputRowsPerSecond");
       proc_rate = Num(last, "processedRowsPerSecond");
@@ -74,6 +76,25 @@ Result<std::string> FetchStatusText(const std::string& url, const std::string& a
                   static_cast<long long>(Num(q, "lastBatchId")),
                   watermark.empty() ? "-" : watermark.c_str(), input, in_rate, proc_rate, batch_ms);
     out += line;
+    // A group member (docs/scale-out.md): the partitions it owned in its last batch, with lag.
+    simdjson::dom::array sources;
+    simdjson::dom::element source;
+    if (has_last && !last["sources"].get_array().get(sources) && sources.size() > 0 &&
+        !sources.at(0).get(source)) {
+      std::string description = Str(source, "description");
+      auto group = description.find(" group ");
+      simdjson::dom::array parts;
+      if (group != std::string::npos && !source["metrics"]["partitions"].get_array().get(parts)) {
+        std::string owned;
+        for (simdjson::dom::element part : parts) {
+          if (!owned.empty()) owned += ", ";
+          owned += Str(part, "partition") + " (lag " +
+                   std::to_string(static_cast<long long>(Num(part, "lag"))) + ")";
+        }
+        out += "  " + description.substr(group + 1) +
+               " owns: " + (owned.empty() ? std::string("nothing") : owned) + "\n";
+      }
+    }
     std::string message = Str(q, "message");
     if (!message.empty()) out += "  error: " + message + "\n";
   }

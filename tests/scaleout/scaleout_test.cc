@@ -69,6 +69,18 @@ class Process {
   pid_t pid_ = -1;
 };
 
+// Runs the strata binary with `args` and returns its stdout and stderr.
+std::string StrataOutput(const std::string& args) {
+  std::string out;
+  FILE* p = ::popen((kStrata + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -175,6 +187,19 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneAddedOneStoppedLoseAndDuplicateNo
   auto b = Run(config, 2);
   auto c = Run(config, 3);
   std::this_thread::sleep_for(std::chrono::seconds(15));
+
+  // `strata status` of a member shows the group, the member and the partitions it owns.
+  {
+    const std::string log = ReadFile(dir_ + "/run3.log");
+    const std::string marker = "dashboard and API on http://";
+    auto at = log.find(marker);
+    ASSERT_NE(at, std::string::npos) << log;
+    std::string address = log.substr(at + marker.size());
+    address = address.substr(0, address.find('/'));
+    std::string status = StrataOutput("status --url http://" + address);
+    EXPECT_NE(status.find("group strata-scaleout member m-"), std::string::npos) << status;
+    EXPECT_NE(status.find("owns: " + kTopic + "-"), std::string::npos) << status;
+  }
 
   // SIGKILL one member: its partitions move after the session timeout and resume from the
   // bronze marks.
