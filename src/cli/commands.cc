@@ -112,6 +112,13 @@ void PrintSummary(const PipelineMetrics& metrics, const PipelineConfig& c, doubl
   std::fflush(stdout);
 }
 
+// Destroys a server (its threads and its providers) when it goes out of scope; declared after
+// the objects the providers read, so that it runs before they are destroyed.
+struct StopServerFirst {
+  std::unique_ptr<server::Server>& server;
+  ~StopServerFirst() { server.reset(); }
+};
+
 // The HTTP server of a running pipeline (dashboard, API, /metrics); --listen/--auth-token
 // override the config's server section.
 Result<std::unique_ptr<server::Server>> StartServer(const PipelineConfig& config,
@@ -181,6 +188,9 @@ int RunDemo(const DemoArgs& args) {
   (*http)->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
   (*http)->SetAlertsProvider([m = monitoring->get()] { return m->AlertsJson(); });
   (*http)->SetMetricsProvider([m = monitoring->get()] { return m->PrometheusText(); });
+  // The server's providers read the pipeline and the monitoring: on every return from here on,
+  // the server stops before they are destroyed.
+  StopServerFirst stop_server_first{*http};
   // Dimension tables for silver's enrichment; the pages table gets a new version every minute,
   // which silver picks up without a restart.
   int dimension_revision = 0;
@@ -354,9 +364,11 @@ int RunPipeline(const RunArgs& args) {
           metrics, http ? http->listener() : nullptr, (*monitoring)->listener()});
   auto pipeline = Pipeline::Create(*config, {args.available_now, listener});
   if (!pipeline.ok()) return Fail(pipeline.status());
+  // The server's providers read the pipeline and the monitoring: on every return from here on,
+  // the server stops before they are destroyed.
+  StopServerFirst stop_server_first{http};
   if (http) {
     http->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
-    // The server is reset before the monitoring goes (end of this function).
     http->SetAlertsProvider([m = monitoring->get()] { return m->AlertsJson(); });
     http->SetMetricsProvider([m = monitoring->get()] { return m->PrometheusText(); });
     spdlog::info("dashboard and API on http://{}/", http->address());
