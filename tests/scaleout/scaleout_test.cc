@@ -2,7 +2,8 @@
 // `strata run` processes in one consumer group sharing the tables and checkpoints. One process
 // is SIGKILLed, one started later, one stopped cleanly; bronze must then hold every produced
 // record exactly once. Silver and gold run active/standby (their checkpoint lock), so the
-// kill also moves them to another process.
+// kill and the stop move them to another process; they must then hold every distinct event
+// once (silver) and count every one of them (gold, update mode).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -124,7 +125,7 @@ class ScaleOutTest : public ::testing::Test {
                         << "maxOffsetsPerTrigger = 3000\n"
                         << "[bronze]\ntrigger = \"1 second\"\n"
                         << "[silver]\ntrigger = \"2 seconds\"\n"
-                        << "[gold]\ntrigger = \"2 seconds\"\n"
+                        << "[gold]\ntrigger = \"2 seconds\"\noutputMode = \"update\"\n"
                         << "[server]\nlisten = \"127.0.0.1:0\"\n";
     return path;
   }
@@ -156,7 +157,10 @@ class ScaleOutTest : public ::testing::Test {
 
   std::vector<std::vector<std::string>> Query(const std::string& sql) {
     std::vector<std::vector<std::string>> out;
-    auto engine = OpenCatalog({{"bronze", BronzePath()}});
+    const std::string tables = dir_ + "/data/catalog/streaming/";
+    auto engine = OpenCatalog({{"bronze", BronzePath()},
+                               {"silver", tables + "silver_clickstream"},
+                               {"gold", tables + "gold_events_per_minute"}});
     if (!engine.ok()) return out;
     sql::QueryOptions o;
     o.row_limit = 0;
@@ -180,10 +184,18 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneAddedOneStoppedLoseAndDuplicateNo
   ASSERT_FALSE(bootstrap.empty()) << ReadFile(dir_ + "/kafka.log");
   const std::string config = WriteConfig(bootstrap);
   // Steady traffic for the whole scenario.
+  // Only valid events, some delivered twice: silver's truth is then bronze's distinct events.
   Process producer({"produce", "--bootstrap-servers", bootstrap, "--rate", "400", "--duration",
-                    "45", "--seed", "9"},
+                    "45", "--seed", "9", "--duplicates", "0.02", "--late", "0", "--malformed", "0",
+                    "--unknown-types", "0", "--missing-fields", "0"},
                    dir_ + "/produce.log");
   auto a = Run(config, 1);
+  // a starts first, so that its silver and gold queries hold their checkpoints: the SIGKILL
+  // below must move them.
+  for (int i = 0; i < 300 && ReadFile(dir_ + "/run1.log").find("of the group") == std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   auto b = Run(config, 2);
   auto c = Run(config, 3);
   std::this_thread::sleep_for(std::chrono::seconds(15));
@@ -250,6 +262,28 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneAddedOneStoppedLoseAndDuplicateNo
     if (!caught_up) std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   EXPECT_TRUE(caught_up);
+  // Silver and gold (wherever they run now) catch up with bronze.
+  int64_t distinct_events = 0, silver_rows = 0, gold_events = 0;
+  deadline = steady_clock::now() + std::chrono::seconds(120);
+  while (steady_clock::now() < deadline) {
+    auto r = Query(
+        "SELECT (SELECT count(DISTINCT event_id) FROM bronze), (SELECT count(*) FROM silver), "
+        "(SELECT coalesce(sum(event_count), 0) FROM gold)");
+    if (r.size() == 1) {
+      distinct_events = std::stoll(r[0][0]);
+      silver_rows = std::stoll(r[0][1]);
+      gold_events = std::stoll(r[0][2]);
+      if (silver_rows == distinct_events && gold_events == distinct_events) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_GT(distinct_events, 5000);
+  EXPECT_LT(distinct_events, total) << "the generator delivered no duplicates";
+  EXPECT_EQ(silver_rows, distinct_events);
+  EXPECT_EQ(gold_events, distinct_events);
+  auto dup = Query("SELECT count(*) - count(DISTINCT event_id) FROM silver");
+  ASSERT_EQ(dup.size(), 1u);
+  EXPECT_EQ(dup[0][0], "0") << "an event is twice in silver";
   EXPECT_EQ(c->Signal(SIGTERM), 0) << ReadFile(dir_ + "/run3.log");
   EXPECT_EQ(d->Signal(SIGTERM), 0) << ReadFile(dir_ + "/run4.log");
 
@@ -265,6 +299,15 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneAddedOneStoppedLoseAndDuplicateNo
     EXPECT_EQ(std::stoll(r[3]), 0);
     EXPECT_EQ(std::stoll(r[4]), w.high - 1);
   }
+  // Another process took silver and gold over from the killed one.
+  int takeovers = 0;
+  for (int n = 2; n <= 4; ++n) {
+    std::string log = ReadFile(dir_ + "/run" + std::to_string(n) + ".log");
+    for (size_t at = log.find("took over checkpoint"); at != std::string::npos;
+         at = log.find("took over checkpoint", at + 1))
+      ++takeovers;
+  }
+  EXPECT_GE(takeovers, 2) << "silver and gold did not fail over";
   // Every member took part, and the killed one's partitions moved.
   int members_with_batches = 0;
   for (int n = 1; n <= 4; ++n) {
