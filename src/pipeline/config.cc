@@ -260,6 +260,8 @@ Status ReadGold(TableReader& r, GoldConfig* g) {
   STRATA_RETURN_IF_ERROR(r.OneOf("outputMode", &g->output_mode, {"append", "update"}));
   STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &g->max_files_per_trigger, 1));
   STRATA_RETURN_IF_ERROR(r.Int("topK", &g->top_k, 0));
+  if (g->top_k > 0 && g->kind == "sessions")
+    return InvalidArgument(r.Name("topK") + ": not a key of a session table");
   if (g->top_k > 0 && g->key_column.empty())
     return InvalidArgument(r.Name("topK") + ": the table has no key column to rank");
   if (g->window_ms <= 0) return InvalidArgument(r.Name("window") + ": must be positive");

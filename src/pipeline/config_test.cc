@@ -67,6 +67,7 @@ TEST(ConfigTest, ErrorsNameTheKey) {
       {"[silver]\nmaxFutureTime = 5\n", "silver.maxFutureTime"},
       {"[gold.active_users_per_minute]\ntopK = 5\n", "gold.active_users_per_minute.topK"},
       {"[gold.top_pages]\ntopK = -1\n", "gold.top_pages.topK"},
+      {"[gold.sessions]\ntopK = 3\n", "gold.sessions.topK"},
   };
   for (const auto& tc : cases) {
     auto c = ParsePipelineConfig(tc.toml);

@@ -81,6 +81,36 @@ std::vector<std::string> GoldKeyColumns(const GoldConfig& g) {
 
 }  // namespace
 
+SilverOptions SilverOptionsFor(const SilverConfig& c) {
+  SilverOptions sv;
+  sv.watermark_delay_ms = c.watermark_ms;
+  sv.dedup_key = c.dedup_key;
+  sv.watermark_policy = ToWatermarkPolicy(c.watermark_rule);
+  sv.idle_timeout_ms = c.watermark_rule.idle_timeout_ms;
+  sv.max_future_ms = c.max_future_ms;
+  for (const auto& f : c.required_fields) sv.field_rules.push_back({f, true, {}});
+  for (const auto& [f, values] : c.allowed_values) sv.field_rules.push_back({f, false, values});
+  sv.enrichment.pages_path = c.pages_path;
+  sv.enrichment.countries_path = c.countries_path;
+  sv.event_types = c.event_types;
+  sv.expectations = c.expectations;
+  return sv;
+}
+
+GoldOptions GoldOptionsFor(const GoldConfig& g) {
+  GoldOptions go;
+  go.watermark_delay_ms = g.watermark_ms;
+  go.watermark_policy = ToWatermarkPolicy(g.watermark_rule);
+  go.idle_timeout_ms = g.watermark_rule.idle_timeout_ms;
+  go.window_ms = g.window_ms;
+  go.slide_ms = g.slide_ms;
+  go.key_column = g.key_column;
+  go.event_type_filter = g.event_type_filter;
+  go.top_k = g.top_k;
+  go.output_mode = g.output_mode == "update" ? GoldOutputMode::kUpdate : GoldOutputMode::kAppend;
+  return go;
+}
+
 Pipeline::Pipeline(PipelineConfig config, PipelineOptions options)
     : config_(std::move(config)), options_(std::move(options)) {}
 
@@ -149,20 +179,7 @@ Status Pipeline::Build() {
     so.path = c.bronze.path;
     so.schema = BronzeSchema();
     so.ignore_changes = c.silver.ignore_changes;
-    SilverOptions sv;
-    sv.watermark_delay_ms = c.silver.watermark_ms;
-    sv.dedup_key = c.silver.dedup_key;
-    sv.watermark_policy = ToWatermarkPolicy(c.silver.watermark_rule);
-    sv.idle_timeout_ms = c.silver.watermark_rule.idle_timeout_ms;
-    sv.max_future_ms = c.silver.max_future_ms;
-    for (const auto& f : c.silver.required_fields) sv.field_rules.push_back({f, true, {}});
-    for (const auto& [f, values] : c.silver.allowed_values)
-      sv.field_rules.push_back({f, false, values});
-    sv.enrichment.pages_path = c.silver.pages_path;
-    sv.enrichment.countries_path = c.silver.countries_path;
-    sv.event_types = c.silver.event_types;
-    sv.expectations = c.silver.expectations;
-    STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(sv));
+    STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(SilverOptionsFor(c.silver)));
     QueryOptions qo;
     qo.name = ShortName(c.silver.table);
     qo.checkpoint_dir = c.silver.checkpoint;
@@ -185,16 +202,7 @@ Status Pipeline::Build() {
 
   // Gold: silver -> one query per enabled gold table.
   for (const GoldConfig* g : c.EnabledGoldTables()) {
-    GoldOptions go;
-    go.watermark_delay_ms = g->watermark_ms;
-    go.watermark_policy = ToWatermarkPolicy(g->watermark_rule);
-    go.idle_timeout_ms = g->watermark_rule.idle_timeout_ms;
-    go.window_ms = g->window_ms;
-    go.slide_ms = g->slide_ms;
-    go.key_column = g->key_column;
-    go.event_type_filter = g->event_type_filter;
-    go.top_k = g->top_k;
-    go.output_mode = g->output_mode == "update" ? GoldOutputMode::kUpdate : GoldOutputMode::kAppend;
+    GoldOptions go = GoldOptionsFor(*g);
     const bool sessions = g->kind == "sessions";
     std::unique_ptr<BatchProcessor> processor;
     SchemaPtr schema;

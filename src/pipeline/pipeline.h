@@ -5,9 +5,15 @@
 #include <vector>
 
 #include "pipeline/config.h"
+#include "pipeline/layers.h"
 #include "stream/streaming_query.h"
 
 namespace strata {
+
+// The processor options of a layer's config, shared by the streaming queries and reprocessing
+// (pipeline/reprocess.h), so that both apply the same rules.
+SilverOptions SilverOptionsFor(const SilverConfig& c);
+GoldOptions GoldOptionsFor(const GoldConfig& g);
 
 struct PipelineOptions {
   // Every query uses an available-now trigger: bronze, then silver, then gold, each processing

@@ -22,6 +22,7 @@
 #include "operators/watermark.h"
 #include "pipeline/copy_on_write.h"
 #include "pipeline/layers.h"
+#include "pipeline/pipeline.h"
 
 namespace strata {
 
@@ -105,23 +106,6 @@ std::string GoldSection(const GoldConfig& g) {
 
 // The silver processor of the streaming query, built from the same config keys (as
 // Pipeline::Build does; keep the two in step).
-SilverOptions SilverOptionsOf(const SilverConfig& c) {
-  SilverOptions sv;
-  sv.watermark_delay_ms = c.watermark_ms;
-  sv.dedup_key = c.dedup_key;
-  sv.watermark_policy =
-      c.watermark_rule.policy == "max" ? WatermarkPolicy::kMax : WatermarkPolicy::kMin;
-  sv.idle_timeout_ms = c.watermark_rule.idle_timeout_ms;
-  sv.max_future_ms = c.max_future_ms;
-  for (const auto& f : c.required_fields) sv.field_rules.push_back({f, true, {}});
-  for (const auto& [f, values] : c.allowed_values) sv.field_rules.push_back({f, false, values});
-  sv.enrichment.pages_path = c.pages_path;
-  sv.enrichment.countries_path = c.countries_path;
-  sv.event_types = c.event_types;
-  sv.expectations = c.expectations;
-  return sv;
-}
-
 // Bronze rows with event_timestamp in [from_ms, to_ms), ordered by (kafka_partition,
 // ingestion_timestamp, kafka_offset). Files are pruned by their event_date partition.
 Result<RecordBatch> ReadBronzeRange(ParquetReader& reader, const std::string& path, int64_t from_ms,
@@ -267,6 +251,9 @@ Result<ReprocessResult> ReprocessGold(const PipelineConfig& config, const Reproc
     if (NamesTable(g->table, req.table)) gold = g;
   }
   if (!gold) return InvalidArgument("--table: '" + req.table + "' is not an enabled gold table");
+  if (gold->kind == "sessions")
+    return NotSupported("--table: " + gold->table +
+                        " is a session table; reprocess recomputes window tables only");
   if (!gold->partition_by.empty())
     return NotSupported(gold->table + ": reprocessing a partitioned gold table");
   if (req.to_ms <= req.from_ms) return InvalidArgument("--to: must be after --from");
@@ -286,13 +273,9 @@ Result<ReprocessResult> ReprocessGold(const PipelineConfig& config, const Reproc
         ", after the streaming query's watermark " +
         FormatTimestampMicros(res.watermark_ms * 1000) + "; only final windows can be reprocessed");
 
-  GoldOptions go;
-  go.watermark_delay_ms = gold->watermark_ms;
-  go.window_ms = gold->window_ms;
-  go.slide_ms = gold->slide_ms;
-  go.key_column = gold->key_column;
-  go.event_type_filter = gold->event_type_filter;
-  go.top_k = gold->top_k;
+  // Every row final: the batch recomputation emits each window once, in append mode.
+  GoldOptions go = GoldOptionsFor(*gold);
+  go.output_mode = GoldOutputMode::kAppend;
   STRATA_ASSIGN_OR_RETURN(auto processor, GoldProcessor::Create(go));
   BatchContext ctx;
   STRATA_RETURN_IF_ERROR(processor->BeginBatch(ctx));
@@ -435,7 +418,7 @@ Result<SilverReprocessResult> ReprocessSilver(const PipelineConfig& config,
   STRATA_ASSIGN_OR_RETURN(RecordBatch bronze_rows,
                           ReadBronzeRange(*reader, config.bronze.path, req.from_ms, req.to_ms));
   res.bronze_rows = static_cast<int64_t>(bronze_rows.num_rows());
-  STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(SilverOptionsOf(silver)));
+  STRATA_ASSIGN_OR_RETURN(auto processor, SilverProcessor::Create(SilverOptionsFor(silver)));
   // outputs: silver, late, quarantine (the silver query's sinks), and room for more.
   std::vector<std::vector<RecordBatch>> outputs(8);
   const Column& ingested = bronze_rows.column(bronze::kIngestionTimestamp);
