@@ -259,8 +259,9 @@ int RunDemo(const DemoArgs& args) {
   (*monitoring)->Stop();
   Status st = (*pipeline)->Stop();
   PrintSummary(*metrics, config, 0);
-  http->reset();      // the server reads the pipeline's statuses
-  pipeline->reset();  // its Kafka clients go before the cluster they talk to
+  http->reset();        // the server reads the pipeline's statuses
+  pipeline->reset();    // its Kafka clients go before the cluster they talk to
+  monitoring->reset();  // and so does the quality tap's reader
   (*cluster)->Stop();
   if (!produce_result.ok()) return Fail(produce_result.status());
   if (!st.ok() && exit_code == 0) return Fail(st);
