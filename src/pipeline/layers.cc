@@ -12,6 +12,7 @@
 #include "operators/state_codec.h"
 #include "operators/watermark.h"
 #include "operators/window_aggregator.h"
+#include "pipeline/processor_state.h"
 #include "pipeline/top_k.h"
 
 namespace strata {
@@ -20,12 +21,8 @@ namespace {
 
 constexpr int64_t kMicrosPerHour = 3'600'000'000LL;
 
-int64_t ToMicros(int64_t watermark_ms) {
-  return watermark_ms > 0 ? watermark_ms * 1000 : kNoWatermark;
-}
-int64_t ToMillis(int64_t watermark_micros) {
-  return watermark_micros == kNoWatermark || watermark_micros <= 0 ? 0 : watermark_micros / 1000;
-}
+using processor_state::ToMicros;
+using processor_state::ToMillis;
 
 // Silver columns, in order; the late table adds two, quarantine has its own.
 namespace silver {
@@ -117,55 +114,10 @@ std::string RowSample(const RecordBatch& in, size_t r) {
   return w.Take();
 }
 
-// Per partition: the snapshot blob (or empty) and the delta blobs in order; the global blob is
-// the newest one seen (it is always written in full).
-struct PartitionHistory {
-  std::string_view snapshot;
-  std::vector<std::string_view> deltas;
-};
-struct StateHistory {
-  std::string_view global;
-  std::map<int32_t, PartitionHistory> partitions;
-};
-
-StateHistory Collect(const std::vector<StateBlob>& snapshot,
-                     const std::vector<std::vector<StateBlob>>& deltas) {
-  StateHistory h;
-  for (const auto& b : snapshot) {
-    if (b.partition == kGlobalStatePartition)
-      h.global = b.bytes;
-    else
-      h.partitions[b.partition].snapshot = b.bytes;
-  }
-  for (const auto& save : deltas) {
-    for (const auto& b : save) {
-      if (b.partition == kGlobalStatePartition)
-        h.global = b.bytes;
-      else
-        h.partitions[b.partition].deltas.push_back(b.bytes);
-    }
-  }
-  return h;
-}
-
-// The watermark tracker of a silver or gold processor.
-Result<WatermarkTracker> NewTracker(int64_t delay_ms, WatermarkPolicy policy,
-                                    int64_t idle_timeout_ms) {
-  WatermarkOptions wo;
-  wo.delay_ms = delay_ms;
-  wo.policy = policy;
-  wo.idle_timeout_ms = idle_timeout_ms;
-  return WatermarkTracker::Create(wo);
-}
-
-// Appends each partition's state of a partitioned operator (Deduplicator, WindowAggregator):
-// all of it when `full`, else what changed since the last call; then starts a new delta.
-template <typename PartitionedOperator>
-void SavePartitions(PartitionedOperator& op, bool full, std::vector<StateBlob>* blobs) {
-  for (int32_t p : op.Partitions())
-    blobs->push_back({p, full ? op.SerializeSnapshot(p) : op.SerializeDelta(p)});
-  op.MarkCheckpointed();
-}
+using processor_state::Collect;
+using processor_state::NewTracker;
+using processor_state::SavePartitions;
+using processor_state::StateHistory;
 
 }  // namespace
 

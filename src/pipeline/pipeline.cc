@@ -242,13 +242,11 @@ Status Pipeline::Build() {
       uo.schema = schema;
       uo.key_columns = GoldKeyColumns(*g);
       if (sessions) {
-        // Keyed by (session_start, session_id), superseded provisional rows deleted.
+        // Keyed by (session_start, session_id); the processor retracts superseded rows.
         uo.key_columns = {"session_start", "session_id"};
         uo.range_column = "session_start";
-        sinks.push_back(std::make_unique<SessionUpsertSink>(std::move(uo)));
-      } else {
-        sinks.push_back(std::make_unique<UpsertDeltaSink>(std::move(uo)));
       }
+      sinks.push_back(std::make_unique<UpsertDeltaSink>(std::move(uo)));
     } else {
       sinks.push_back(MakeSink(g->table, g->path, schema, g->partition_by));
     }

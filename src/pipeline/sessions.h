@@ -68,39 +68,11 @@ class SessionProcessor : public BatchProcessor {
 // A retraction: the key of a provisional row to delete (session_start, session_id).
 SchemaPtr SessionRetractionSchema();
 
-// The sessions table in update mode: one row per (session_id, session_start), upserted with
-// copy-on-write as UpsertDeltaSink does, plus deletes. The batches given to Commit are either
-// table rows (the table's schema) or retractions (SessionRetractionSchema()); in one commit,
-// the files holding a key of either are rewritten without those rows, and the table rows are
-// added (the last one per key wins; a key both retracted and written is written). Why the key
-// includes session_start: a session_id can hold several sessions (a gap splits it), so
-// session_id alone does not identify a row; session_start does, but changes when a session
-// starts earlier or absorbs an earlier one, so the superseded row must be deleted in the same
-// commit (no reader ever sees a session twice). Idempotent per (query id, batch id) like
-// DeltaSink; Conflict (retryable) when a concurrent writer removed the same files. Not
-// thread-safe: one query thread.
-class SessionUpsertSink : public MicroBatchSink {
- public:
-  // options.key_columns must be the retraction schema's columns (session_start, session_id).
-  explicit SessionUpsertSink(UpsertSinkOptions options);
-  ~SessionUpsertSink() override;
-
-  std::string Description() const override;
-  SchemaPtr schema() const override { return options_.schema; }
-  Status Open() override;
-  Result<int64_t> LastCommittedBatch(const std::string& query_id) override;
-  // InvalidArgument for a batch of neither schema.
-  Result<SinkWriteStats> Commit(const BatchCommit& commit,
-                                std::vector<RecordBatch>& batches) override;
-
- private:
-  UpsertSinkOptions options_;
-  std::vector<int> key_cols_;
-  int range_col_ = -1;
-  int final_col_ = -1;
-  std::unique_ptr<delta::DeltaTable> table_;
-  std::unique_ptr<ParquetWriter> writer_;
-  std::unique_ptr<ParquetReader> reader_;
-};
+// The sessions table in update mode is an UpsertDeltaSink (pipeline/upsert_sink.h) keyed by
+// (session_start, session_id), to which the processor also hands retractions (batches of
+// SessionRetractionSchema()). Why the key includes session_start: a session_id can hold several
+// sessions (a gap splits it), so session_id alone does not identify a row; session_start does,
+// but changes when a session starts earlier or absorbs an earlier one, so the superseded row is
+// retracted in the same commit that writes its successor (no reader ever sees a session twice).
 
 }  // namespace strata

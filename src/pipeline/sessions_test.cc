@@ -12,7 +12,7 @@ namespace {
 
 constexpr int64_t kSec = 1'000'000;
 
-class SessionUpsertSinkTest : public ::testing::Test {
+class SessionUpsertTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string tmpl = (std::filesystem::temp_directory_path() / "strata-sess-XXXXXX").string();
@@ -26,7 +26,7 @@ class SessionUpsertSinkTest : public ::testing::Test {
     o.schema = schema_;
     o.key_columns = {"session_start", "session_id"};
     o.range_column = "session_start";
-    sink_ = std::make_unique<SessionUpsertSink>(o);
+    sink_ = std::make_unique<UpsertDeltaSink>(o);
     ASSERT_TRUE(sink_->Open().ok());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -66,10 +66,10 @@ class SessionUpsertSinkTest : public ::testing::Test {
 
   std::string dir_;
   SchemaPtr schema_;
-  std::unique_ptr<SessionUpsertSink> sink_;
+  std::unique_ptr<UpsertDeltaSink> sink_;
 };
 
-TEST_F(SessionUpsertSinkTest, RetractedRowsGoInTheCommitThatWritesTheirSuccessor) {
+TEST_F(SessionUpsertTest, RetractedRowsGoInTheCommitThatWritesTheirSuccessor) {
   RecordBatch first(schema_);
   Row(first, "s1", 100 * kSec, 100 * kSec, 1, false);
   Row(first, "s1", 200 * kSec, 205 * kSec, 2, false);

@@ -34,6 +34,8 @@ Status UpsertDeltaSink::Open() {
   }
   range_col_ = s.IndexOf(options_.range_column);
   final_col_ = s.IndexOf(options_.final_column);
+  auto in_keys = std::find(key_cols_.begin(), key_cols_.end(), range_col_);
+  range_key_ = in_keys == key_cols_.end() ? -1 : static_cast<int>(in_keys - key_cols_.begin());
   if (range_col_ < 0 || final_col_ < 0)
     return InvalidArgument(options_.table_name + ": range or final column is missing");
   STRATA_ASSIGN_OR_RETURN(
@@ -58,45 +60,71 @@ Result<SinkWriteStats> UpsertDeltaSink::Commit(const BatchCommit& commit,
     stats.skipped = true;
     return stats;
   }
-  int64_t rows = 0;
-  for (const auto& b : batches) rows += static_cast<int64_t>(b.num_rows());
-  if (rows == 0 && commit.marks.empty()) return stats;
+  const size_t table_fields = options_.schema->num_fields();
+  const size_t key_fields = key_cols_.size();
+  std::vector<int> retraction_key_cols(key_fields);
+  for (size_t i = 0; i < key_fields; ++i) retraction_key_cols[i] = static_cast<int>(i);
 
-  // The last incoming row per key wins.
+  // The last table row per key wins. `gone`: the keys whose current row is removed, those
+  // retracted (deleted unless also written) and those written.
   RecordBatch incoming(options_.schema);
+  std::unordered_set<std::string> gone;
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
   {
     std::unordered_map<std::string, std::pair<size_t, size_t>> last;
-    std::vector<std::pair<size_t, size_t>> order;
+    std::vector<std::string> order;
     for (size_t b = 0; b < batches.size(); ++b) {
-      for (size_t r = 0; r < batches[b].num_rows(); ++r) {
-        auto [it, inserted] = last.try_emplace(RowKey(batches[b], key_cols_, r), b, r);
+      const RecordBatch& batch = batches[b];
+      const size_t fields = batch.schema()->num_fields();
+      if (fields != table_fields && fields != key_fields)
+        return InvalidArgument(options_.table_name + ": a batch of " + std::to_string(fields) +
+                               " columns is neither table rows nor retractions");
+      const bool rows = fields == table_fields;
+      for (size_t i = 0; !rows && i < key_fields; ++i) {
+        const Field& want = options_.schema->field(key_cols_[i]);
+        const Field& have = batch.schema()->field(i);
+        if (have.name != want.name || have.type != want.type)
+          return InvalidArgument(options_.table_name + ": retraction column " + have.name +
+                                 " is not the key column " + want.name);
+      }
+      if (!rows && range_key_ < 0) {
+        // Retractions without the range column: every file may hold one of them.
+        lo = std::numeric_limits<int64_t>::min();
+        hi = std::numeric_limits<int64_t>::max();
+      }
+      const int range = rows ? range_col_ : range_key_;
+      for (size_t r = 0; r < batch.num_rows(); ++r) {
+        std::string key = RowKey(batch, rows ? key_cols_ : retraction_key_cols, r);
+        if (range >= 0) {
+          lo = std::min(lo, batch.column(range).Int64(r));
+          hi = std::max(hi, batch.column(range).Int64(r));
+        }
+        if (!rows) {
+          gone.insert(std::move(key));
+          continue;
+        }
+        auto [it, inserted] = last.try_emplace(key, b, r);
         if (inserted) {
-          order.emplace_back(b, r);
+          order.push_back(std::move(key));
         } else {
           it->second = {b, r};
         }
       }
     }
-    for (const auto& [b, r] : order) {
-      auto [wb, wr] = last.at(RowKey(batches[b], key_cols_, r));
+    for (const std::string& key : order) {
+      auto [wb, wr] = last.at(key);
       for (size_t c = 0; c < incoming.num_columns(); ++c)
         incoming.column(c).AppendFrom(batches[wb].column(c), wr);
+      gone.insert(key);  // retracted or not, its new row is written
     }
   }
+  if (gone.empty() && commit.marks.empty()) return stats;
 
   auto txn = table_->StartTransaction(snapshot);
   CopyOnWriteTarget target{table_.get(), options_.schema, key_cols_, range_col_, final_col_};
-  std::unordered_set<std::string> keys;
-  for (size_t r = 0; r < incoming.num_rows(); ++r) keys.insert(RowKey(incoming, key_cols_, r));
   auto replaced = [&](const RecordBatch& b, size_t r) {
-    return keys.count(RowKey(b, key_cols_, r)) > 0;
+    return gone.count(RowKey(b, key_cols_, r)) > 0;
   };
-  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
-  const Column& range = incoming.column(range_col_);
-  for (size_t r = 0; r < incoming.num_rows(); ++r) {
-    lo = std::min(lo, range.Int64(r));
-    hi = std::max(hi, range.Int64(r));
-  }
   const std::string prefix =
       "part-" + std::to_string(commit.batch_id) + "-" + NewUuid().substr(0, 8);
   STRATA_ASSIGN_OR_RETURN(CopyOnWriteStats cow,
@@ -113,6 +141,7 @@ Result<SinkWriteStats> UpsertDeltaSink::Commit(const BatchCommit& commit,
                     {{"numAddedFiles", std::to_string(cow.files_added)},
                      {"numRemovedFiles", std::to_string(cow.files_removed)},
                      {"numUpdatedRows", std::to_string(incoming.num_rows())},
+                     {"numRemovedRows", std::to_string(cow.rows_removed)},
                      {"numCopiedRows", std::to_string(cow.rows_copied)},
                      {"numOutputBytes", std::to_string(cow.bytes_added)}});
   STRATA_ASSIGN_OR_RETURN(auto version, CommitBatch(*table_, *txn, commit));

@@ -31,13 +31,17 @@ struct UpsertSinkOptions {
 };
 
 // A small Delta table kept as one row per key, upserted with copy-on-write (the gold tables in
-// update mode). Each Commit, in one Delta commit: the files holding a key of the incoming rows
-// are removed (dataChange = true) and their other rows rewritten, together with the incoming
-// rows (the last incoming row per key wins), into at most two new files (final rows, others).
-// The commit carries txn (query id, batch id) and the source marks, so a re-run is a no-op, as
-// with DeltaSink. Files without range tags (written by another writer) are always read.
-// A concurrent writer removing the same files makes the commit fail with Conflict (retryable:
-// the engine re-runs the batch on the new snapshot). Not thread-safe: one query thread.
+// update mode). The batches given to Commit hold either table rows (the table's schema) or
+// retractions: batches whose columns are exactly the key columns, in `key_columns` order, name
+// rows to delete (the sessions table retracts a provisional row whose key a session no longer
+// has). Each Commit, in one Delta commit: the files holding a key of the incoming rows or
+// retractions are removed (dataChange = true) and their other rows rewritten, together with the
+// incoming rows (the last incoming row per key wins; a key both retracted and written is
+// written), into at most two new files (final rows, others). The commit carries txn (query id,
+// batch id) and the source marks, so a re-run is a no-op, as with DeltaSink. Files without range
+// tags (written by another writer) are always read. A concurrent writer removing the same files
+// makes the commit fail with Conflict (retryable: the engine re-runs the batch on the new
+// snapshot). InvalidArgument for a batch of neither shape. Not thread-safe: one query thread.
 class UpsertDeltaSink : public MicroBatchSink {
  public:
   explicit UpsertDeltaSink(UpsertSinkOptions options);
@@ -54,6 +58,7 @@ class UpsertDeltaSink : public MicroBatchSink {
   UpsertSinkOptions options_;
   std::vector<int> key_cols_;
   int range_col_ = -1;
+  int range_key_ = -1;  // the range column's position among the keys (-1: not a key)
   int final_col_ = -1;
   std::unique_ptr<delta::DeltaTable> table_;
   std::unique_ptr<ParquetWriter> writer_;
