@@ -34,7 +34,7 @@ struct SessionOptions {
 // converted (a purchase), is_final. Append mode: one final row per session once the watermark
 // passes its end. Update mode: each batch the sessions that changed (is_final = false), then
 // the retractions (a batch of SessionRetractionSchema()) of provisional rows superseded by a
-// merge or an earlier start, then the sessions that became final; SessionUpsertSink applies
+// merge or an earlier start, then the sessions that became final; UpsertDeltaSink applies
 // them. State: the watermark tracker and the open sessions per Kafka partition.
 class SessionProcessor : public BatchProcessor {
  public:
