@@ -183,7 +183,10 @@ void HealthMonitor::OnQueryProgress(const QueryProgress& p) {
     f.query = p.name;
     f.updated_ms = now;
     const auto [window, slide] = gw->second;
-    if (p.watermark_ms > 0 && slide > 0 && p.watermark_ms >= window) {
+    if (p.watermark_ms > 0 && window == 0) {
+      // A session table: every session ending at or before the watermark is final.
+      f.newest_complete_window_end_ms = p.watermark_ms;
+    } else if (p.watermark_ms > 0 && slide > 0 && p.watermark_ms >= window) {
       // Windows are [k * slide, k * slide + window); the newest one ending at or before the
       // watermark is closed.
       const int64_t k = (p.watermark_ms - window) / slide;

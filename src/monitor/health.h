@@ -65,7 +65,8 @@ struct Freshness {
 // blocks the caller beyond its own short lock (webhooks are posted asynchronously).
 class HealthMonitor : public QueryListener {
  public:
-  // `gold_windows`: query name -> (window_ms, slide_ms) of the gold queries, for freshness.
+  // `gold_windows`: query name -> (window_ms, slide_ms) of the gold queries, for freshness; (0, 0)
+  // for a session table, whose sessions are final once they end at or before the watermark.
   // `alerts` must outlive the monitor.
   HealthMonitor(const MonitoringConfig& config, AlertManager* alerts,
                 std::map<std::string, std::pair<int64_t, int64_t>> gold_windows = {});

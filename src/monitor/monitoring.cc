@@ -47,7 +47,9 @@ Result<std::unique_ptr<Monitoring>> Monitoring::Create(const PipelineConfig& pip
   }
   std::map<std::string, std::pair<int64_t, int64_t>> gold_windows;
   for (const GoldConfig* g : pipeline.EnabledGoldTables())
-    gold_windows[ShortName(g->table)] = {g->window_ms, g->slide_ms};
+    gold_windows[ShortName(g->table)] =
+        g->kind == "sessions" ? std::pair<int64_t, int64_t>{0, 0}
+                              : std::pair<int64_t, int64_t>{g->window_ms, g->slide_ms};
   m->health_ = std::make_shared<HealthMonitor>(c, m->alerts_.get(), std::move(gold_windows));
   listeners.push_back(m->health_);
 

@@ -257,6 +257,20 @@ TEST(HealthMonitorTest, RulesFireAndResolve) {
   EXPECT_FALSE(alerts.IsActive("failed", "bronze"));
 }
 
+TEST(HealthMonitorTest, SessionFreshnessIsItsWatermark) {
+  AlertManager alerts;
+  MonitoringConfig c;
+  HealthMonitor h(c, &alerts, {{"gold_sessions", {0, 0}}});
+  QueryProgress s = Progress("gold_sessions", 10, 1, 100, 0);
+  s.watermark_ms = 1'000'000'020'000;
+  h.OnQueryStarted("id-s", "r", "gold_sessions");
+  h.OnQueryProgress(s);
+  auto f = h.FreshnessSnapshot(1'000'000'020'000 + 7'000);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].newest_complete_window_end_ms, 1'000'000'020'000);
+  EXPECT_EQ(f[0].age_ms, 7'000);
+}
+
 TEST(HealthMonitorTest, StoppedQueriesOnlyWhileMonitoring) {
   MonitoringConfig c;
   c.rules = {RuleConfig{.name = "stopped", .type = "query_stopped"}};
