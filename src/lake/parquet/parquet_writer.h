@@ -46,8 +46,12 @@ struct ParquetWriteOptions {
   // false the dictionary size limit is set to 0, so values are written plainly.
   bool dictionary = true;
   // Threads DuckDB may use to encode row groups. >1 lets rows land in a different order in the
-  // file unless preserve_order is set.
-  int threads = 2;
+  // file unless preserve_order is set. 1 by default: the pipeline's layers already run
+  // concurrently, each with its own writer, and with 2 DuckDB's calling thread busy-waits for
+  // the worker's tasks (measured in docs/benchmarks.md: ~10% of the drain's CPU was that
+  // spinning, in pthread_mutex_lock/unlock under Executor::ExecuteTask). Raise it for a lone
+  // writer (compaction, a backfill) where wall time matters more than CPU.
+  int threads = 1;
   // Keep the batch's row order in the file. With threads > 1 this costs parallelism.
   bool preserve_order = false;
   // fsync the file before renaming it into place, and the directory after.
