@@ -56,7 +56,8 @@ KafkaSource::~KafkaSource() = default;
 
 std::string KafkaSource::Description() const {
   if (group_) {
-    return "kafka[" + options_.topic + "] group " + group_->group_id() + " member " + member_name_;
+    return "kafka[" + options_.topic + "] group " + group_->group_id() + " member " + member_name_ +
+           " (" + std::to_string(group_->Assignment().rebalances) + " rebalances)";
   }
   return "kafka[" + options_.topic + "]";
 }

@@ -61,6 +61,7 @@ class KafkaSource : public MicroBatchSource {
   KafkaSource(KafkaSourceOptions options, std::unique_ptr<RecordDecoder> decoder);
   ~KafkaSource() override;
 
+  // "kafka[topic]"; in group mode "kafka[topic] group G member M (N rebalances)".
   std::string Description() const override;
   std::string Identity() const override;
   SchemaPtr schema() const override;

@@ -210,7 +210,7 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneAddedOneStoppedLoseAndDuplicateNo
     address = address.substr(0, address.find('/'));
     std::string status = StrataOutput("status --url http://" + address);
     EXPECT_NE(status.find("group strata-scaleout member m-"), std::string::npos) << status;
-    EXPECT_NE(status.find("owns: " + kTopic + "-"), std::string::npos) << status;
+    EXPECT_NE(status.find("rebalances) owns: " + kTopic + "-"), std::string::npos) << status;
   }
 
   // SIGKILL one member: its partitions move after the session timeout and resume from the
