@@ -348,8 +348,6 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
   }
   batch_metrics_.max_event_time_ms = max_event_ms;
 
-  RecordBatch on_time(SilverSchema());
-  AppendSilverRows(in, on_time_rows_.data(), on_time_rows_.size(), on_time);
   RecordBatch late(SilverLateSchema());
   if (!late_rows_.empty()) {
     AppendSilverRows(in, late_rows_.data(), late_rows_.size(), late);
@@ -359,21 +357,39 @@ Status SilverProcessor::Process(RecordBatch&& in, std::vector<std::vector<Record
     }
   }
 
-  // 4-5. Enrichment, watermark, dedup.
+  // 4. Watermark and dedup on the on-time rows' key, event time and partition only (a narrow
+  // batch), so that only the kept rows are gathered into silver, once.
+  const int key_col = in.schema()->IndexOf(options_.dedup_key);
+  if (key_col < 0 || in.column(key_col).type() != TypeId::kString) {
+    return InvalidArgument("silver dedup key '" + options_.dedup_key +
+                           "' is not a string column of bronze");
+  }
+  const size_t m = on_time_rows_.size();
+  RecordBatch dedup_in(
+      std::make_shared<Schema>(std::vector<Field>{{options_.dedup_key, TypeId::kString, true},
+                                                  {"event_time", TypeId::kTimestamp, false},
+                                                  {"kafka_partition", TypeId::kInt32, false}}));
+  dedup_in.column(0).AppendRows(in.column(key_col), on_time_rows_.data(), m);
+  Column& dedup_time = dedup_in.column(1);
+  dedup_time.Reserve(m);
+  for (uint32_t r : on_time_rows_) dedup_time.AppendInt64(ts[r] * 1000);
+  dedup_in.column(2).AppendRows(in.column(bronze::kKafkaPartition), on_time_rows_.data(), m);
+  STRATA_RETURN_IF_ERROR(
+      tracker_->ObserveBatch(dedup_in, "event_time", "kafka_partition", now_micros));
+  std::vector<uint32_t> kept;
+  kept.reserve(m);
+  STRATA_RETURN_IF_ERROR(
+      dedup_->Process(dedup_in, options_.dedup_key, "event_time", "kafka_partition", &kept));
+  // kept indexes dedup_in; turn it into bronze rows (in place).
+  for (uint32_t& k : kept) k = on_time_rows_[k];
+
+  // 5. The kept rows, gathered once, then enriched.
+  RecordBatch on_time(SilverSchema());
+  AppendSilverRows(in, kept.data(), kept.size(), on_time);
   Enrich(on_time);
-  STRATA_RETURN_IF_ERROR(
-      tracker_->ObserveBatch(on_time, "event_time", "kafka_partition", now_micros));
-  std::vector<uint32_t> keep;
-  keep.reserve(on_time.num_rows());
-  STRATA_RETURN_IF_ERROR(
-      dedup_->Process(on_time, options_.dedup_key, "event_time", "kafka_partition", &keep));
   batch_metrics_.rows_late += static_cast<int64_t>(late.num_rows());
   batch_metrics_.rows_quarantined += static_cast<int64_t>(quarantine.num_rows());
-  if (keep.size() == on_time.num_rows()) {
-    if (on_time.num_rows()) outputs[0].push_back(std::move(on_time));
-  } else if (!keep.empty()) {
-    outputs[0].push_back(on_time.Take(keep));
-  }
+  if (on_time.num_rows()) outputs[0].push_back(std::move(on_time));
   if (late.num_rows()) outputs[1].push_back(std::move(late));
   if (quarantine.num_rows()) outputs[2].push_back(std::move(quarantine));
   return Status::OK();
