@@ -157,7 +157,17 @@ int RunDemo(const DemoArgs& args) {
             // the default 2,000 events/s over 100,000 users a user's events are ~50 s apart, so
             // the gap seldom splits a generated session, and a session is final ~10 minutes
             // after its last event (gap + 5-minute watermark) rather than 35 with the default.
-            "[gold.sessions]\ngap = \"5 minutes\"\n",
+            "[gold.sessions]\ngap = \"5 minutes\"\n"
+            // Expectations on silver, so that the data-quality page has some to show. The demo's
+            // traffic passes them; `strata produce --scenario null-spike:session_id@10s-20s`
+            // against the demo's Kafka makes session_present fail.
+            "[[silver.expectations]]\nname = \"session_present\"\n"
+            "expr = \"session_id IS NOT NULL\"\naction = \"warn\"\n"
+            "[[silver.expectations]]\nname = \"known_device\"\n"
+            "expr = \"device_type IN ('desktop', 'mobile_web', 'ios', 'android', 'tablet')\"\n"
+            "action = \"warn\"\n"
+            "[[silver.expectations]]\nname = \"page_url_present\"\n"
+            "expr = \"page_url IS NOT NULL AND length(page_url) <= 2048\"\naction = \"drop\"\n",
         "<demo>");
     if (!c.ok()) return Fail(c.status());
     config = std::move(*c);

@@ -32,7 +32,7 @@ export async function overview(): Promise<void> {
     WHERE window_start = (SELECT max(window_start) FROM ${tables.gold})`,
     (r, h) => {
       const v = r.rows[0]?.[0];
-      h.textContent = v == null ? '–' : fmtNumber(Number(v));
+      h.textContent = v == null ? '–' : fmtNumber(Math.round(Number(v)));  // an estimate: whole users
       if (v != null) { h.dataset.value = String(v); h.dataset.window = String(r.rows[0][1]); }
     });
   jobs.run('kpi-silver-events', `SELECT count(*) FROM ${tables.silver} WHERE event_time >= ${since()}`,
