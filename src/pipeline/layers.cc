@@ -451,23 +451,26 @@ Status SilverProcessor::ApplyExpectations(const RecordBatch& in, RecordBatch& qu
 
 void SilverProcessor::Enrich(RecordBatch& rows) const {
   const size_t n = rows.num_rows();
-  // Looks `key_col` up in `dim` and appends value `v` of the match to `out` (null if none).
-  auto join = [&](const DimensionTable* dim, int key_col, size_t v, int out_col) {
+  // Looks `key_col` up in `dim` once per row and appends value outs[i].first of the match to
+  // column outs[i].second (null if none).
+  auto join = [&](const DimensionTable* dim, int key_col,
+                  std::initializer_list<std::pair<size_t, int>> outs) {
     const Column& key = rows.column(key_col);
-    Column& out = rows.column(out_col);
     for (size_t r = 0; r < n; ++r) {
       const std::vector<std::optional<std::string>>* values =
           dim && key.IsValid(r) ? dim->Find(key.String(r)) : nullptr;
-      if (values && (*values)[v]) {
-        out.AppendString(*(*values)[v]);
-      } else {
-        out.AppendNull();
+      for (const auto& [v, out_col] : outs) {
+        Column& out = rows.column(out_col);
+        if (values && (*values)[v]) {
+          out.AppendString(*(*values)[v]);
+        } else {
+          out.AppendNull();
+        }
       }
     }
   };
-  join(pages_.get(), silver::kPageUrl, 0, silver::kPageCategory);
-  join(pages_.get(), silver::kPageUrl, 1, silver::kProduct);
-  join(countries_.get(), silver::kCountry, 0, silver::kRegion);
+  join(pages_.get(), silver::kPageUrl, {{0, silver::kPageCategory}, {1, silver::kProduct}});
+  join(countries_.get(), silver::kCountry, {{0, silver::kRegion}});
 }
 
 Status SilverProcessor::EndBatch(std::vector<std::vector<RecordBatch>>& outputs,
