@@ -3,12 +3,14 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
 #include "core/file_util.h"
 #include "event/event_schema.h"
+#include "pipeline/layers.h"
 
 namespace strata {
 
@@ -244,7 +246,7 @@ Status ReadGold(TableReader& r, GoldConfig* g) {
     return InvalidArgument(r.Name("kind") + ": this table is of kind '" + g->kind +
                            "' (only [gold.sessions] is a session table)");
   if (g->kind == "sessions") {
-    for (const char* key : {"window", "slide"})
+    for (const char* key : {"window", "slide", "groupBy", "eventType", "valueColumn"})
       if (r.Has(key))
         return InvalidArgument(r.Name(key) + ": not a key of a session table (use gap)");
     STRATA_RETURN_IF_ERROR(r.Duration("gap", &g->gap_ms));
@@ -257,6 +259,21 @@ Status ReadGold(TableReader& r, GoldConfig* g) {
     g->slide_ms = g->window_ms;
   }
   STRATA_RETURN_IF_ERROR(r.Duration("slide", &g->slide_ms));
+  // What a window table aggregates: the group key and value columns must be silver's.
+  const Schema& silver = *SilverSchema();
+  auto is_column = [&silver](const std::string& name, TypeId type) {
+    const int i = silver.IndexOf(name);
+    return i >= 0 && silver.field(i).type == type;
+  };
+  STRATA_RETURN_IF_ERROR(r.String("groupBy", &g->key_column));
+  if (!g->key_column.empty() && !is_column(g->key_column, TypeId::kString))
+    return InvalidArgument(r.Name("groupBy") + ": '" + g->key_column +
+                           "' is not a string column of silver");
+  STRATA_RETURN_IF_ERROR(r.String("eventType", &g->event_type_filter));
+  STRATA_RETURN_IF_ERROR(r.String("valueColumn", &g->value_column));
+  if (!g->value_column.empty() && !is_column(g->value_column, TypeId::kInt64))
+    return InvalidArgument(r.Name("valueColumn") + ": '" + g->value_column +
+                           "' is not a bigint column of silver");
   STRATA_RETURN_IF_ERROR(r.OneOf("outputMode", &g->output_mode, {"append", "update"}));
   STRATA_RETURN_IF_ERROR(r.Int("maxFilesPerTrigger", &g->max_files_per_trigger, 1));
   STRATA_RETURN_IF_ERROR(r.Int("topK", &g->top_k, 0));
@@ -491,18 +508,50 @@ Result<PipelineConfig> ParsePipelineConfig(const std::string& toml_text,
     STRATA_RETURN_IF_ERROR(ReadGold(r, &c.gold));
     c.gold.name = "";
     c.gold_tables = DefaultGoldTables();
-    for (auto& g : c.gold_tables) {
-      // Each table inherits the [gold] rules unless its section overrides them.
+    // Each table inherits the [gold] rules unless its section overrides them.
+    auto inherit = [&c](GoldConfig& g) {
       g.trigger = c.gold.trigger;
       g.watermark_ms = c.gold.watermark_ms;
       g.watermark_rule = c.gold.watermark_rule;
       g.output_mode = c.gold.output_mode;
       g.max_files_per_trigger = c.gold.max_files_per_trigger;
+    };
+    for (auto& g : c.gold_tables) {
+      inherit(g);
       STRATA_ASSIGN_OR_RETURN(const toml::table* sub, r.Sub(g.name.c_str()));
       if (sub && g.kind == "sessions") g.enabled = true;  // the section turns it on
       TableReader gr(sub, "gold." + g.name);
       STRATA_RETURN_IF_ERROR(ReadGold(gr, &g));
       STRATA_RETURN_IF_ERROR(gr.Finish());
+    }
+    // Any other [gold.<name>] section is a window table of the user's own, by default
+    // catalog.streaming.gold_<name>, aggregating like [gold] unless it says otherwise.
+    if (const toml::table* gold_root = SubTable(root, "gold", &st)) {
+      for (const auto& [key, node] : *gold_root) {
+        const std::string name(key.str());
+        if (!node.is_table() || std::any_of(c.gold_tables.begin(), c.gold_tables.end(),
+                                            [&](const GoldConfig& g) { return g.name == name; }))
+          continue;
+        const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+          return std::islower(static_cast<unsigned char>(ch)) ||
+                 std::isdigit(static_cast<unsigned char>(ch)) || ch == '_';
+        });
+        if (!plain)
+          return InvalidArgument("gold." + name +
+                                 ": a gold table's section name may hold only a-z, 0-9 and _");
+        GoldConfig g;
+        g.name = name;
+        g.table = "catalog.streaming.gold_" + name;
+        g.window_ms = c.gold.window_ms;
+        g.slide_ms = c.gold.slide_ms;
+        g.key_column = c.gold.key_column;
+        inherit(g);
+        STRATA_ASSIGN_OR_RETURN(const toml::table* sub, r.Sub(name.c_str()));
+        TableReader gr(sub, "gold." + name);
+        STRATA_RETURN_IF_ERROR(ReadGold(gr, &g));
+        STRATA_RETURN_IF_ERROR(gr.Finish());
+        c.gold_tables.push_back(std::move(g));
+      }
     }
     STRATA_RETURN_IF_ERROR(r.Finish());
   }

@@ -84,8 +84,11 @@ struct GoldConfig : LayerConfig {
   // trigger upserts the windows that changed (is_final = false until final).
   std::string output_mode = "append";
   int64_t max_files_per_trigger = 1000;
-  std::string key_column = "event_type";  // group key; empty = one group per window
-  std::string event_type_filter;          // only rows of this event type; empty = all
+  std::string key_column = "event_type";  // group key (`groupBy`); empty = one group per window
+  std::string event_type_filter;          // only rows of this event type (`eventType`); "" = all
+  // A bigint column of silver (`valueColumn`): the table gets sum_<c>, min_<c> and max_<c>
+  // per window and key. Empty = none.
+  std::string value_column;
   // > 0: each window keeps only the top_k keys by event_count, ties by key (`topK`; needs a key
   // column; the table gets a `rank` column, pipeline/top_k.h).
   int64_t top_k = 0;

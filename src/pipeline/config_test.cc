@@ -68,6 +68,12 @@ TEST(ConfigTest, ErrorsNameTheKey) {
       {"[gold.active_users_per_minute]\ntopK = 5\n", "gold.active_users_per_minute.topK"},
       {"[gold.top_pages]\ntopK = -1\n", "gold.top_pages.topK"},
       {"[gold.sessions]\ntopK = 3\n", "gold.sessions.topK"},
+      {"[gold.clicks]\ngroupBy = \"colour\"\n", "gold.clicks.groupBy"},
+      {"[gold.clicks]\ngroupBy = \"event_timestamp\"\n", "gold.clicks.groupBy"},
+      {"[gold.clicks]\nvalueColumn = \"country\"\n", "gold.clicks.valueColumn"},
+      {"[gold.Clicks-2]\neventType = \"click\"\n", "gold.Clicks-2"},
+      {"[gold.sessions]\ngroupBy = \"country\"\n", "gold.sessions.groupBy"},
+      {"[gold.clicks]\nwindows = \"1 minute\"\n", "gold.clicks.windows"},
   };
   for (const auto& tc : cases) {
     auto c = ParsePipelineConfig(tc.toml);
@@ -131,6 +137,36 @@ TEST(ConfigTest, WatermarkRulesValidationAndGoldTables) {
   EXPECT_EQ(gold[1]->watermark_rule.idle_timeout_ms, 60'000);
   EXPECT_EQ(gold[2]->output_mode, "update");
   EXPECT_EQ(c->Tables().count("catalog.streaming.gold_active_users_per_minute"), 0u);
+}
+
+TEST(ConfigTest, GoldTablesOfTheUsersOwn) {
+  auto c = ParsePipelineConfig(
+      "[gold]\noutputMode = \"update\"\nwindow = \"2 minutes\"\n"
+      "[gold.clicks_by_country]\ngroupBy = \"country\"\neventType = \"click\"\n"
+      "valueColumn = \"event_timestamp\"\n"
+      "[gold.purchases_5m]\ntable = \"catalog.marts.purchases\"\neventType = \"purchase\"\n"
+      "groupBy = \"\"\nwindow = \"5 minutes\"\nslide = \"1 minute\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const GoldConfig* clicks = nullptr;
+  const GoldConfig* purchases = nullptr;
+  for (const GoldConfig* g : c->EnabledGoldTables()) {
+    if (g->name == "clicks_by_country") clicks = g;
+    if (g->name == "purchases_5m") purchases = g;
+  }
+  ASSERT_NE(clicks, nullptr);
+  ASSERT_NE(purchases, nullptr);
+  EXPECT_EQ(clicks->table, "catalog.streaming.gold_clicks_by_country");
+  EXPECT_EQ(clicks->key_column, "country");
+  EXPECT_EQ(clicks->event_type_filter, "click");
+  EXPECT_EQ(clicks->value_column, "event_timestamp");
+  EXPECT_EQ(clicks->window_ms, 120'000);  // [gold]'s window and output mode
+  EXPECT_EQ(clicks->output_mode, "update");
+  EXPECT_EQ(purchases->table, "catalog.marts.purchases");
+  EXPECT_EQ(purchases->key_column, "");
+  EXPECT_EQ(purchases->window_ms, 300'000);
+  EXPECT_EQ(purchases->slide_ms, 60'000);
+  EXPECT_NE(purchases->checkpoint, clicks->checkpoint);
+  EXPECT_EQ(c->Tables().count("catalog.marts.purchases"), 1u);
 }
 
 }  // namespace

@@ -552,7 +552,8 @@ std::string GoldProcessor::Fingerprint() const {
          " distinct=" + options_.distinct_column +
          " watermark=" + std::to_string(options_.watermark_delay_ms) + "ms" +
          (options_.event_type_filter.empty() ? "" : " filter=" + options_.event_type_filter) +
-         (options_.top_k > 0 ? " topK=" + std::to_string(options_.top_k) : "");
+         (options_.top_k > 0 ? " topK=" + std::to_string(options_.top_k) : "") +
+         (options_.value_column.empty() ? "" : " value=" + options_.value_column);
 }
 
 Status GoldProcessor::BeginBatch(const BatchContext& ctx) {
@@ -639,6 +640,7 @@ Status GoldProcessor::LoadState(const std::vector<StateBlob>& snapshot,
   ao.partition_column = "kafka_partition";
   ao.key_column = options_.key_column;
   ao.distinct_column = options_.distinct_column;
+  ao.value_column = options_.value_column;
   STRATA_ASSIGN_OR_RETURN(auto agg, WindowAggregator::Create(ao));
   int64_t last_emitted = 0;
   StateHistory h = Collect(snapshot, deltas);

@@ -171,6 +171,7 @@ struct GoldOptions {
   // > 0 (needs a key column): each window keeps only the top_k keys by event_count, ties by key
   // (pipeline/top_k.h), with a `rank` column after is_final.
   int64_t top_k = 0;
+  std::string value_column;  // int64 silver column: sum/min/max per window and key; "" = none
 };
 
 // Silver -> gold: event-time window aggregation. Append mode: a window's row is written once,

@@ -107,6 +107,7 @@ GoldOptions GoldOptionsFor(const GoldConfig& g) {
   go.key_column = g.key_column;
   go.event_type_filter = g.event_type_filter;
   go.top_k = g.top_k;
+  go.value_column = g.value_column;
   go.output_mode = g.output_mode == "update" ? GoldOutputMode::kUpdate : GoldOutputMode::kAppend;
   return go;
 }

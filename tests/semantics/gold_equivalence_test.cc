@@ -168,6 +168,40 @@ TEST_F(GoldEquivalence, UpdateModeConvergesWithEachWindowOnce) {
   EXPECT_TRUE(saw_provisional);
 }
 
+TEST_F(GoldEquivalence, ValueColumnSumMinMaxEqualBatchQuery) {
+  // A table of the user's own ([gold.<name>] with groupBy, eventType, valueColumn): clicks per
+  // page per minute with the sum, min and max of event_timestamp.
+  const GoldCase c{"gold_click_times", kMinuteMs, kMinuteMs, "page_url", "click"};
+  GoldOptions o = OptionsOf(c, GoldOutputMode::kAppend);
+  o.value_column = "event_timestamp";
+  for (const auto& events : Generate(5)) {
+    AppendSilver(events);
+    RunGold(c.table, o);
+  }
+  std::string expected_sql = ExpectedSql(c.size, c.slide, c.key, c.filter);
+  expected_sql.replace(expected_sql.find(" AS users, "), std::string(" AS users, ").size(),
+                       " AS users, sum(t), min(t), max(t), ");
+  auto expected = Query(expected_sql, {});
+  std::erase_if(expected, [](const auto& r) { return r[7] != "true"; });
+  auto actual = Query(
+      "SELECT epoch_ms(window_start), page_url, event_count, sum_event_timestamp, "
+      "min_event_timestamp, max_event_timestamp FROM catalog.streaming.gold_click_times "
+      "ORDER BY 1, 2",
+      {c.table});
+  ASSERT_GT(actual.size(), 10u);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const auto& a = actual[i];
+    const auto& e = expected[i];
+    ASSERT_EQ(a[0], e[0]) << "row " << i;
+    ASSERT_EQ(a[1], e[1]) << "row " << i;
+    EXPECT_EQ(a[2], e[2]) << "count, window " << a[0] << " " << a[1];
+    EXPECT_EQ(a[3], e[4]) << "sum, window " << a[0] << " " << a[1];
+    EXPECT_EQ(a[4], e[5]) << "min, window " << a[0] << " " << a[1];
+    EXPECT_EQ(a[5], e[6]) << "max, window " << a[0] << " " << a[1];
+  }
+}
+
 TEST_F(GoldEquivalence, HllRollupsStayWithinErrorOfExactCounts) {
   auto batches = Generate(3);
   for (const auto& events : batches) AppendSilver(events);
