@@ -5,7 +5,10 @@
 // max. With --spike, the rate steps from --rates' first value to its last for --spike-s seconds
 // and back, and the bronze source's peak lag and the time to catch up are reported.
 //   latency_bench [--rates 10000,100000,200000] [--seconds 60] [--trigger-ms 250] [--spike-s 0]
-//                 [--partitions 48]
+//                 [--partitions 48] [--output-mode update|append]
+// Gold runs in update mode by default: a gold batch's commit is when its rows' windows become
+// visible (provisional) in the gold tables. In append mode a gold commit only means the rows are
+// in the query's state; a window's row appears when the watermark closes it.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -83,6 +86,7 @@ int Main(int argc, char** argv) {
   // The embedded cluster keeps ~5 MiB per partition: at 200K events/s that is seconds of data
   // per partition unless there are many partitions.
   int seconds = 60, trigger_ms = 250, spike_s = 0, partitions = 48;
+  std::string output_mode = "update";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rates")) {
       rates.clear();
@@ -95,6 +99,8 @@ int Main(int argc, char** argv) {
       trigger_ms = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--partitions")) {
       partitions = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--output-mode")) {
+      output_mode = argv[i + 1];
     } else if (!std::strcmp(argv[i], "--spike-s")) {
       spike_s = std::atoi(argv[i + 1]);
     }
@@ -106,11 +112,12 @@ int Main(int argc, char** argv) {
           .string();
   std::filesystem::remove_all(dir);
   std::string t = std::to_string(trigger_ms) + " ms";
-  auto config = ParsePipelineConfig("[pipeline]\ndata_dir = \"" + dir +
-                                    "\"\n[source]\nstartingOffsets = \"earliest\"\n"
-                                    "maxOffsetsPerTrigger = 500000\n[bronze]\ntrigger = \"" +
-                                    t + "\"\n[silver]\ntrigger = \"" + t +
-                                    "\"\n[gold]\ntrigger = \"" + t + "\"\n");
+  auto config =
+      ParsePipelineConfig("[pipeline]\ndata_dir = \"" + dir +
+                          "\"\n[source]\nstartingOffsets = \"earliest\"\n"
+                          "maxOffsetsPerTrigger = 500000\n[bronze]\ntrigger = \"" +
+                          t + "\"\n[silver]\ntrigger = \"" + t + "\"\n[gold]\ntrigger = \"" + t +
+                          "\"\noutputMode = \"" + output_mode + "\"\n");
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
     return 1;
