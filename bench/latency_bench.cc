@@ -160,15 +160,21 @@ int Main(int argc, char** argv) {
     spike_end = NowMillis();
     if (!produce(low, 60).ok()) return 1;
     auto data = collector->Take();
-    int64_t peak_lag = 0, caught_up_at = -1;
+    // The source's lag is sampled when a batch is planned, and a batch takes everything there
+    // (up to maxOffsetsPerTrigger), so a backlog shows in how old a batch's rows are when it
+    // commits: the peak of that is the backlog in seconds, and bronze has caught up when a batch
+    // after the spike commits all its rows within 1 s of their Kafka append.
+    int64_t peak_lag = 0, peak_latency = 0, caught_up_at = -1;
     for (const auto& b : data["bronze_clickstream"]) {
       peak_lag = std::max(peak_lag, b.lag);
-      if (b.at_ms > spike_end && caught_up_at < 0 && b.lag <= static_cast<int64_t>(low))
-        caught_up_at = b.at_ms;
+      peak_latency = std::max(peak_latency, b.max);
+      if (b.at_ms > spike_end && caught_up_at < 0 && b.max <= 1000) caught_up_at = b.at_ms;
     }
-    std::printf("  bronze peak lag %lld records; caught up %.1f s after the spike ended\n",
-                static_cast<long long>(peak_lag),
-                caught_up_at < 0 ? -1.0 : (caught_up_at - spike_end) / 1000.0);
+    std::printf(
+        "  bronze: peak lag at planning %lld records; peak latency %.1f s; every row within 1 s "
+        "again %.1f s after the spike ended\n",
+        static_cast<long long>(peak_lag), peak_latency / 1000.0,
+        caught_up_at < 0 ? -1.0 : (caught_up_at - spike_end) / 1000.0);
     Report(data);
   }
   Status st = (*pipeline)->Stop();
