@@ -91,7 +91,8 @@ Status KafkaSource::Open() {
                        ? instance->second
                        : "m-" + NewUuid().substr(0, 13);
     STRATA_ASSIGN_OR_RETURN(group_,
-                            KafkaGroupMember::Create(options_.topic, member_name_, options_.kafka));
+                            KafkaGroupMember::Create(options_.topic, member_name_, options_.kafka,
+                                                     options_.assignment_board));
   }
   return RefreshWatermarks();
 }

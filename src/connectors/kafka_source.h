@@ -9,6 +9,7 @@
 #include "stream/source.h"
 
 namespace strata {
+class AssignmentBoard;
 class KafkaGroupMember;
 class KafkaReader;
 
@@ -39,6 +40,9 @@ struct KafkaSourceOptions {
   std::string on_cluster_change = "fail";  // fail | reset
   int64_t read_timeout_ms = 60'000;        // a batch's read must finish within this
   size_t max_batch_rows = 1 << 16;         // rows per RecordBatch handed to the processor
+  // Group mode: receives the member's assignment (for the partitioned silver and gold queries
+  // of the same process, pipeline/partitioned_query.h). Optional.
+  std::shared_ptr<AssignmentBoard> assignment_board;
 };
 
 // A Kafka topic as a micro-batch source (Spark's Kafka source, with strata's cluster check).

@@ -29,7 +29,7 @@ std::string PartitionList(const rd_kafka_topic_partition_list_t* parts) {
 
 Result<std::unique_ptr<KafkaGroupMember>> KafkaGroupMember::Create(
     const std::string& topic, const std::string& member_name,
-    const std::map<std::string, std::string>& config) {
+    const std::map<std::string, std::string>& config, std::shared_ptr<AssignmentBoard> board) {
   auto group = config.find("group.id");
   if (group == config.end() || group->second.empty())
     return InvalidArgument("kafka.group.id is not set: a group member needs a consumer group");
@@ -54,6 +54,7 @@ Result<std::unique_ptr<KafkaGroupMember>> KafkaGroupMember::Create(
   m->topic_ = topic;
   m->member_name_ = member_name;
   m->group_id_ = group->second;
+  m->board_ = std::move(board);
   rd_kafka_conf_set_opaque(conf, m.get());
   rd_kafka_conf_set_rebalance_cb(
       conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
@@ -98,6 +99,21 @@ void KafkaGroupMember::Close() {
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
   }
+  if (board_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    assignment_.partitions.clear();
+    board_->Publish(assignment_);
+  }
+}
+
+void AssignmentBoard::Publish(const GroupAssignment& assignment) {
+  std::lock_guard<std::mutex> lock(mu_);
+  assignment_ = assignment;
+}
+
+GroupAssignment AssignmentBoard::Get() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return assignment_;
 }
 
 GroupAssignment KafkaGroupMember::Assignment() const {
@@ -166,6 +182,7 @@ void KafkaGroupMember::Rebalance(int err, rd_kafka_topic_partition_list_t* parts
     {
       std::lock_guard<std::mutex> lock(mu_);
       assignment_.partitions.assign(owned.begin(), owned.end());
+      if (board_) board_->Publish(assignment_);
     }
     if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts);
@@ -191,6 +208,7 @@ void KafkaGroupMember::Rebalance(int err, rd_kafka_topic_partition_list_t* parts
     assignment_.member_id = member_id;
     rd_kafka_mem_free(rk_, member_id);
   }
+  if (board_) board_->Publish(assignment_);
 }
 
 }  // namespace strata

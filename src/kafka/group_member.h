@@ -26,6 +26,20 @@ struct GroupAssignment {
   std::string member_id;            // the coordinator's member id, "" before the first join
 };
 
+// The current assignment of a process's group member, readable by other parts of the process
+// (the partitioned silver and gold queries) independently of the member's lifetime: the member
+// publishes every change, and an empty partition list once it has left the group.
+// Thread-safe.
+class AssignmentBoard {
+ public:
+  void Publish(const GroupAssignment& assignment);
+  GroupAssignment Get() const;
+
+ private:
+  mutable std::mutex mu_;
+  GroupAssignment assignment_;  // guarded by mu_
+};
+
 // One process's membership of a Kafka consumer group, used only to learn which partitions the
 // process owns: the group coordinator spreads the topic's partitions over the members and moves
 // them when a member joins, leaves or stops heartbeating. It never consumes records and never
@@ -47,11 +61,13 @@ class KafkaGroupMember {
   // `config` holds librdkafka properties including group.id (required: InvalidArgument when
   // missing) and bootstrap.servers; strata's defaults (cooperative-sticky, session.timeout.ms
   // 10000, heartbeat.interval.ms 1000) are overridden by it. enable.auto.commit is forced off.
-  // `member_name` names this process in logs and client.id. InvalidArgument for a property
-  // librdkafka rejects or a failed subscription.
+  // `member_name` names this process in logs and client.id. `board`, when given, receives
+  // every assignment change. InvalidArgument for a property librdkafka rejects or a failed
+  // subscription.
   static Result<std::unique_ptr<KafkaGroupMember>> Create(
       const std::string& topic, const std::string& member_name,
-      const std::map<std::string, std::string>& config);
+      const std::map<std::string, std::string>& config,
+      std::shared_ptr<AssignmentBoard> board = nullptr);
   ~KafkaGroupMember();
   KafkaGroupMember(const KafkaGroupMember&) = delete;
   KafkaGroupMember& operator=(const KafkaGroupMember&) = delete;
@@ -80,6 +96,7 @@ class KafkaGroupMember {
   bool closed_ = false;
   mutable std::mutex mu_;
   GroupAssignment assignment_;  // guarded by mu_
+  std::shared_ptr<AssignmentBoard> board_;
 };
 
 }  // namespace strata
