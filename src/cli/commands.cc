@@ -15,6 +15,7 @@
 #include "kafka/embedded_cluster.h"
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
+#include "monitor/group_status.h"
 #include "monitor/monitoring.h"
 #include "pipeline/catalog.h"
 #include "pipeline/config.h"
@@ -394,12 +395,24 @@ int RunPipeline(const RunArgs& args) {
   }
   (*monitoring)->Start();
   (*pipeline)->Start();
+  // Group mode: this member's status file, from which `strata status --group` reads the group.
+  std::unique_ptr<monitor::GroupStatusWriter> group_status;
+  if (config->source.kafka.count("group.id")) {
+    const std::string& bronze = config->bronze.table;
+    group_status = std::make_unique<monitor::GroupStatusWriter>(
+        monitor::GroupStatusWriter::Options{config->bronze.checkpoint,
+                                            bronze.substr(bronze.rfind('.') + 1),
+                                            http ? http->address() : ""},
+        [p = pipeline->get()] { return p->Queries(); });
+    group_status->Start();
+  }
   while (SleepUnlessStopped(5000)) {
     if (!(*pipeline)->FirstFailure().ok()) break;
     PrintSummary(*metrics, *config, 0);
   }
   (*monitoring)->Stop();
   Status st = (*pipeline)->Stop();
+  if (group_status) group_status->Stop();  // the last write says the member has left
   http.reset();
   return st.ok() ? 0 : Fail(st);
 }
@@ -478,7 +491,34 @@ int RunHistory(const TableArgs& args) {
   return 0;
 }
 
+namespace {
+
+// `strata status --group`: the whole group from its status files and partition checkpoints.
+int RunGroupStatus(const StatusArgs& args) {
+  if (args.config_file.empty())
+    return Fail(InvalidArgument("status --group needs --config (the group's pipeline TOML)"));
+  auto config = LoadPipelineConfig(args.config_file);
+  if (!config.ok()) return Fail(config.status());
+  auto short_name = [](const std::string& t) { return t.substr(t.rfind('.') + 1); };
+  monitor::GroupStatusOptions o;
+  o.bronze_checkpoint = config->bronze.checkpoint;
+  o.layers.push_back({short_name(config->silver.table), config->silver.checkpoint});
+  for (const GoldConfig* g : config->EnabledGoldTables())
+    o.layers.push_back({short_name(g->table), g->checkpoint});
+  auto group = monitor::ReadGroupStatus(o);
+  if (!group.ok()) return Fail(group.status());
+  if (args.json)
+    std::printf("%s\n", group->ToJson().c_str());
+  else
+    std::fputs(group->ToText().c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+
 int RunStatus(const StatusArgs& args) {
+  if (args.group) return RunGroupStatus(args);
+  if (args.json) return Fail(InvalidArgument("--json is for status --group"));
   std::string token = args.auth_token;
   if (token.empty()) {
     const char* env = std::getenv("STRATA_AUTH_TOKEN");

@@ -49,6 +49,11 @@ struct RunArgs {
 struct StatusArgs {
   std::string url = "http://127.0.0.1:8080";
   std::string auth_token;  // empty: $STRATA_AUTH_TOKEN
+  // --group: the whole consumer group, read from shared storage (the members' status files and
+  // the layers' partition checkpoints of --config) instead of one process's server.
+  bool group = false;
+  std::string config_file;
+  bool json = false;  // --group only: the report as JSON
 };
 
 struct QueryArgs {

@@ -80,6 +80,10 @@ int main(int argc, char** argv) {
   status_cmd->add_option("--url", status.url, "Server URL (default http://127.0.0.1:8080)");
   status_cmd->add_option("--auth-token", status.auth_token,
                          "Bearer token (default: $STRATA_AUTH_TOKEN)");
+  status_cmd->add_flag("--group", status.group,
+                       "The whole consumer group, from shared storage (needs --config)");
+  status_cmd->add_option("--config", status.config_file, "Pipeline TOML (with --group)");
+  status_cmd->add_flag("--json", status.json, "With --group: print JSON");
 
   QueryArgs query;
   auto* query_cmd = app.add_subcommand("query", "Run SQL over the pipeline's Delta tables");
@@ -130,6 +134,8 @@ int main(int argc, char** argv) {
                            "Only files that may hold rows of [--from, --to) on this time column");
   optimize_cmd->add_option("--from", optimize.from, "Range start (date or timestamp, UTC)");
   optimize_cmd->add_option("--to", optimize.to, "Range end, exclusive");
+  optimize_cmd->add_option("--lease-timeout", optimize.lease_timeout_s,
+                           "Seconds to wait for the table's maintenance lease (default 30)");
   optimize_cmd->add_option("table", optimize.table, "Table name or path")->required();
 
   VacuumArgs vacuum;
@@ -141,6 +147,8 @@ int main(int argc, char** argv) {
   vacuum_cmd->add_flag("--dry-run", vacuum.dry_run, "List the files, delete nothing");
   vacuum_cmd->add_flag("--force", vacuum.force,
                        "Allow a retention below delta.deletedFileRetentionDuration");
+  vacuum_cmd->add_option("--lease-timeout", vacuum.lease_timeout_s,
+                         "Seconds to wait for the table's maintenance lease (default 30)");
   vacuum_cmd->add_option("table", vacuum.table, "Table name or path")->required();
 
   ReprocessArgs reprocess;

@@ -56,6 +56,9 @@ int RunOptimize(const OptimizeArgs& args) {
   } else if (!args.from.empty() || !args.to.empty()) {
     return Failed(InvalidArgument("--from/--to need --where-column"));
   }
+  auto lease = delta::MaintenanceLease::Acquire((*table)->path(), "optimize",
+                                                static_cast<int64_t>(args.lease_timeout_s * 1000));
+  if (!lease.ok()) return Failed(lease.status());
   auto start = std::chrono::steady_clock::now();
   auto result = delta::Optimize(**table, options);
   if (!result.ok()) return Failed(result.status());
@@ -81,6 +84,13 @@ int RunVacuum(const VacuumArgs& args) {
   options.retain_hours = args.retain_hours;
   options.dry_run = args.dry_run;
   options.force = args.force;
+  std::unique_ptr<delta::MaintenanceLease> lease;  // a dry run deletes nothing: no lease
+  if (!args.dry_run) {
+    auto taken = delta::MaintenanceLease::Acquire(
+        (*table)->path(), "vacuum", static_cast<int64_t>(args.lease_timeout_s * 1000));
+    if (!taken.ok()) return Failed(taken.status());
+    lease = std::move(*taken);
+  }
   auto result = delta::Vacuum(**table, options);
   if (!result.ok()) return Failed(result.status());
   for (const auto& f : result->files) std::printf("%s\n", f.c_str());

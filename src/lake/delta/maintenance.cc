@@ -1,11 +1,20 @@
 #include "lake/delta/maintenance.h"
 
+#include <fcntl.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
+#include "core/file_util.h"
+#include "core/json_writer.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
 #include "duck/duck.h"
@@ -423,6 +432,23 @@ Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table) {
 }
 
 void AutoCompactAfterCommit(DeltaTable& table) {
+  // The property is looked up first, so that a table without auto-compaction never touches
+  // the lease file.
+  auto snapshot = table.LatestSnapshot();
+  if (snapshot.ok() && (*snapshot)->Property("delta.autoOptimize.autoCompact") != "true") return;
+  auto lease = MaintenanceLease::TryAcquire(table.path(), "auto-compaction");
+  if (!lease.ok()) {
+    spdlog::warn("delta: auto compaction of {} skipped: {}", table.path(),
+                 lease.status().ToString());
+    return;
+  }
+  if (!*lease) {
+    spdlog::debug(
+        "delta: auto compaction of {} skipped: another writer holds the maintenance "
+        "lease",
+        table.path());
+    return;
+  }
   auto r = AutoCompact(table);
   if (!r.ok()) {
     spdlog::warn("delta: auto compaction of {} failed (retried after the next commit): {}",
@@ -431,6 +457,141 @@ void AutoCompactAfterCommit(DeltaTable& table) {
     spdlog::info("delta: auto compaction of {} rewrote {} files into {} (version {})", table.path(),
                  (*r)->files_removed, (*r)->files_added, (*r)->version);
   }
+}
+
+namespace {
+
+std::mutex& MemberMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::string& MemberName() {
+  static std::string name;
+  return name;
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+std::string HolderJson(const MaintenanceLeaseHolder& h) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("pid").Int(h.pid);
+  w.Key("host").String(h.host);
+  w.Key("member").String(h.member);
+  w.Key("sinceMs").Int(h.since_ms);
+  w.Key("operation").String(h.operation);
+  w.EndObject();
+  return w.Take() + "\n";
+}
+
+// Opens (creating it and its directory) the lease file of a table.
+Result<int> OpenLeaseFile(const std::string& table_path) {
+  const std::string path = MaintenanceLeasePath(table_path);
+  STRATA_RETURN_IF_ERROR(CreateDirectories(Dirname(path)));
+  // No O_TRUNC: a process that fails to take the lease must not wipe the holder's identity.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return IOError("opening " + path + ": " + std::strerror(errno));
+  return fd;
+}
+
+}  // namespace
+
+std::string MaintenanceLeaseHolder::ToString() const {
+  std::string s = "pid " + std::to_string(pid) + " on host " + (host.empty() ? "?" : host);
+  if (!member.empty()) s += " (member " + member + ")";
+  if (since_ms > 0) s += " since " + FormatTimestampMicros(since_ms * 1000).substr(0, 19) + " UTC";
+  if (!operation.empty()) s += ", running " + operation;
+  return s;
+}
+
+std::string MaintenanceLeasePath(const std::string& table_path) {
+  return table_path + "/_strata/maintenance.lock";
+}
+
+void SetMaintenanceMember(const std::string& member) {
+  std::lock_guard<std::mutex> lock(MemberMutex());
+  MemberName() = member;
+}
+
+Result<std::unique_ptr<MaintenanceLease>> MaintenanceLease::TryAcquire(
+    const std::string& table_path, const std::string& operation) {
+  STRATA_ASSIGN_OR_RETURN(int fd, OpenLeaseFile(table_path));
+  const std::string path = MaintenanceLeasePath(table_path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) return std::unique_ptr<MaintenanceLease>();
+    return IOError("locking " + path + ": " + std::strerror(err));
+  }
+  MaintenanceLeaseHolder h;
+  h.pid = ::getpid();
+  h.host = HostName();
+  {
+    std::lock_guard<std::mutex> lock(MemberMutex());
+    h.member = MemberName();
+  }
+  h.since_ms = NowMillis();
+  h.operation = operation;
+  // The identity is diagnostics only: a failure to write it does not cost the lease.
+  const std::string json = HolderJson(h);
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, json.data(), json.size(), 0) != static_cast<ssize_t>(json.size())) {
+    spdlog::warn("delta: cannot write the holder into {}: {}", path, std::strerror(errno));
+  }
+  return std::unique_ptr<MaintenanceLease>(new MaintenanceLease(fd, std::move(h)));
+}
+
+Result<std::unique_ptr<MaintenanceLease>> MaintenanceLease::Acquire(const std::string& table_path,
+                                                                    const std::string& operation,
+                                                                    int64_t timeout_ms) {
+  const int64_t deadline = NowMillis() + std::max<int64_t>(timeout_ms, 0);
+  for (;;) {
+    STRATA_ASSIGN_OR_RETURN(auto lease, TryAcquire(table_path, operation));
+    if (lease) return lease;
+    if (NowMillis() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string who = "another process";
+  auto holder = ReadHolder(table_path);
+  if (holder.ok() && *holder) who = (*holder)->ToString();
+  return Unavailable("the maintenance lease of table " + table_path + " is held by " + who +
+                     " (waited " + std::to_string(timeout_ms / 1000) + " s; lock file " +
+                     MaintenanceLeasePath(table_path) + ")");
+}
+
+Result<std::optional<MaintenanceLeaseHolder>> MaintenanceLease::ReadHolder(
+    const std::string& table_path) {
+  const std::string path = MaintenanceLeasePath(table_path);
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound)
+      return std::optional<MaintenanceLeaseHolder>();
+    return text.status();
+  }
+  if (text->find_first_not_of(" \n") == std::string::npos)
+    return std::optional<MaintenanceLeaseHolder>();
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(*text).get(doc) != simdjson::SUCCESS)
+    return Corruption("maintenance lease file " + path + " is not JSON");
+  MaintenanceLeaseHolder h;
+  std::string_view sv;
+  int64_t n = 0;
+  if (doc["pid"].get_int64().get(n) == simdjson::SUCCESS) h.pid = n;
+  if (doc["host"].get_string().get(sv) == simdjson::SUCCESS) h.host = sv;
+  if (doc["member"].get_string().get(sv) == simdjson::SUCCESS) h.member = sv;
+  if (doc["sinceMs"].get_int64().get(n) == simdjson::SUCCESS) h.since_ms = n;
+  if (doc["operation"].get_string().get(sv) == simdjson::SUCCESS) h.operation = sv;
+  if (h.pid <= 0) return Corruption("maintenance lease file " + path + " names no pid");
+  return std::optional<MaintenanceLeaseHolder>(std::move(h));
+}
+
+MaintenanceLease::~MaintenanceLease() {
+  if (fd_ >= 0) ::close(fd_);  // closing the only descriptor of the description drops the flock
 }
 
 }  // namespace strata::delta

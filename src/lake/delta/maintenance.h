@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -107,6 +108,65 @@ Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table);
 
 // AutoCompact for writers that just committed (the streaming sink): never fails the caller;
 // a failure is logged as a warning (the data commit stands, the next commit tries again).
+// Runs only under the table's maintenance lease (MaintenanceLease::TryAcquire): when another
+// writer holds it, compaction is skipped (logged at debug level): it is that writer's turn.
 void AutoCompactAfterCommit(DeltaTable& table);
+
+// Who holds (or last held) a table's maintenance lease, as its holder wrote it.
+struct MaintenanceLeaseHolder {
+  int64_t pid = 0;
+  std::string host;
+  std::string member;     // SetMaintenanceMember() of the holder's process, "" if none
+  int64_t since_ms = 0;   // when the lease was taken (wall clock)
+  std::string operation;  // "checkpoint", "auto-compaction", "optimize", "vacuum", ...
+
+  // "pid 123 on host h (member m) since 2026-11-24 13:00:00 UTC, running optimize"
+  std::string ToString() const;
+};
+
+// The lock file of the maintenance lease: <table>/_strata/maintenance.lock. The directory is
+// underscore-prefixed, so Delta readers, our log listing and VACUUM ignore it.
+std::string MaintenanceLeasePath(const std::string& table_path);
+
+// The name this process gives itself in the leases it takes (e.g. its consumer-group member);
+// "" by default. Thread-safe.
+void SetMaintenanceMember(const std::string& member);
+
+// The right to maintain one table (write Delta log checkpoints and clean the log, compact,
+// vacuum): table maintenance runs in one process (one holder) at a time. The lease is an
+// exclusive flock(2) on MaintenanceLeasePath(), taken without blocking, so the kernel drops it
+// when the holder's process dies; the holder writes its identity (MaintenanceLeaseHolder as
+// JSON) into the file for diagnostics. flock locks belong to an open file description: two
+// leases taken in one process (two DeltaTable objects, two threads) exclude each other too.
+// Needs a file system whose flock works across the machines sharing the table (see
+// docs/scale-out.md). Held for one maintenance operation, released by the destructor.
+// Not thread-safe (one owner); different objects may be used from different threads.
+class MaintenanceLease {
+ public:
+  // Takes the lease if it is free: nullptr when another holder has it. IOError naming the lock
+  // file when it cannot be created or locked for another reason.
+  static Result<std::unique_ptr<MaintenanceLease>> TryAcquire(const std::string& table_path,
+                                                              const std::string& operation);
+  // Waits up to `timeout_ms` for the lease (polling every 100 ms). Unavailable naming the table
+  // and the holder (ReadHolder) when it is still held after that.
+  static Result<std::unique_ptr<MaintenanceLease>> Acquire(const std::string& table_path,
+                                                           const std::string& operation,
+                                                           int64_t timeout_ms);
+  // The identity written by the current (or, when the lease is free, the last) holder;
+  // nullopt when no lease was ever taken or the file holds no identity yet. Corruption naming
+  // the file when it is not a holder's JSON.
+  static Result<std::optional<MaintenanceLeaseHolder>> ReadHolder(const std::string& table_path);
+
+  ~MaintenanceLease();
+  MaintenanceLease(const MaintenanceLease&) = delete;
+  MaintenanceLease& operator=(const MaintenanceLease&) = delete;
+
+  const MaintenanceLeaseHolder& holder() const { return holder_; }
+
+ private:
+  MaintenanceLease(int fd, MaintenanceLeaseHolder holder) : fd_(fd), holder_(std::move(holder)) {}
+  int fd_ = -1;
+  MaintenanceLeaseHolder holder_;
+};
 
 }  // namespace strata::delta

@@ -1,6 +1,9 @@
 #include "lake/delta/maintenance.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -413,6 +416,159 @@ TEST(DeltaVacuumDvTest, RefusesTablesWithUnsupportedWriterFeatures) {
   EXPECT_TRUE(fs::exists(orphan));
   auto optimized = Optimize(**table, {});
   EXPECT_EQ(optimized.status().code(), StatusCode::kNotSupported);
+}
+
+}  // namespace
+}  // namespace strata::delta
+
+namespace strata::delta {
+namespace {
+
+// Commits one (not existing) file per call through `table`; returns the version.
+int64_t CommitOne(DeltaTable& table, int n) {
+  auto txn = table.StartTransaction();
+  EXPECT_TRUE(txn.ok());
+  (*txn)->AddFile(testing::MakeAdd("f" + std::to_string(n) + ".parquet"));
+  auto v = (*txn)->Commit();
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  return v.ok() ? *v : -1;
+}
+
+int64_t LastCheckpointVersion(const DeltaTable& table) {
+  auto last = table.log_store().ReadLastCheckpoint();
+  return last ? last->version : -1;
+}
+
+TEST(DeltaMaintenanceLeaseTest, TwoOpensInOneProcessExcludeEachOther) {
+  testing::TempDir dir;
+  const std::string table = dir.Sub("t");
+  SetMaintenanceMember("m-lease-test");
+  auto first = MaintenanceLease::TryAcquire(table, "optimize");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_NE(*first, nullptr);
+  EXPECT_TRUE(fs::exists(table + "/_strata/maintenance.lock"));
+  // flock belongs to the open file description: a second open in this process is refused.
+  auto second = MaintenanceLease::TryAcquire(table, "vacuum");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(*second, nullptr);
+  auto holder = MaintenanceLease::ReadHolder(table);
+  ASSERT_TRUE(holder.ok()) << holder.status().ToString();
+  ASSERT_TRUE(holder->has_value());
+  EXPECT_EQ((*holder)->pid, ::getpid());
+  EXPECT_EQ((*holder)->member, "m-lease-test");
+  EXPECT_EQ((*holder)->operation, "optimize");
+  EXPECT_GT((*holder)->since_ms, 0);
+  auto waited = MaintenanceLease::Acquire(table, "vacuum", 200);
+  ASSERT_EQ(waited.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(waited.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << waited.status().ToString();
+  EXPECT_NE(waited.status().message().find("m-lease-test"), std::string::npos);
+  first->reset();
+  auto third = MaintenanceLease::TryAcquire(table, "vacuum");
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(*third, nullptr);
+  SetMaintenanceMember("");
+}
+
+TEST(DeltaMaintenanceLeaseTest, ALeaseHeldByAChildProcessIsFreedWhenTheChildDies) {
+  testing::TempDir dir;
+  const std::string table = dir.Sub("t");
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    auto lease = MaintenanceLease::TryAcquire(table, "vacuum");
+    char c = lease.ok() && *lease ? 'y' : 'n';
+    if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+    for (;;) ::pause();  // holds the lease until killed
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(c, 'y');
+  auto refused = MaintenanceLease::TryAcquire(table, "optimize");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(*refused, nullptr);
+  auto waited = MaintenanceLease::Acquire(table, "optimize", 300);
+  ASSERT_EQ(waited.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(waited.status().message().find("pid " + std::to_string(child)), std::string::npos)
+      << waited.status().ToString();
+  EXPECT_NE(waited.status().message().find("running vacuum"), std::string::npos);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  auto taken = MaintenanceLease::Acquire(table, "optimize", 5000);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  EXPECT_EQ((*taken)->holder().pid, ::getpid());
+}
+
+TEST(DeltaMaintenanceLeaseTest, AWriterWithoutTheLeaseSkipsCheckpointsAndTheHolderCatchesUp) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("t");
+  auto a = DeltaTable::CreateIfNotExists(path, testing::EventSchema(), {},
+                                         {{"delta.checkpointInterval", "3"}});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = DeltaTable::Open(path);
+  ASSERT_TRUE(b.ok());
+  {
+    auto other = MaintenanceLease::TryAcquire(path, "optimize");  // someone else's turn
+    ASSERT_TRUE(other.ok() && *other);
+    for (int i = 1; i <= 4; ++i) EXPECT_EQ(CommitOne(i % 2 ? **a : **b, i), i);
+    EXPECT_EQ(LastCheckpointVersion(**a), -1);  // 3 was a multiple, but the lease was taken
+  }
+  // The lease is free: the next commit writes the overdue checkpoint, off the multiples.
+  EXPECT_EQ(CommitOne(**b, 5), 5);
+  EXPECT_EQ(LastCheckpointVersion(**a), 5);
+  EXPECT_TRUE((*b)->last_checkpoint_status().ok());
+  EXPECT_EQ(CommitOne(**a, 6), 6);
+  EXPECT_EQ(CommitOne(**b, 7), 7);
+  EXPECT_EQ(LastCheckpointVersion(**a), 5);
+  EXPECT_EQ(CommitOne(**a, 8), 8);
+  EXPECT_EQ(LastCheckpointVersion(**a), 8);
+  // The lease directory is invisible to readers and to VACUUM.
+  auto fresh = DeltaTable::Open(path);
+  ASSERT_TRUE(fresh.ok());
+  auto snap = (*fresh)->LatestSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_EQ((*snap)->version(), 8);
+  EXPECT_EQ((*snap)->files().size(), 8u);
+  auto vacuumed = Vacuum(**fresh, {.retain_hours = 0, .force = true, .now_ms = NowMillis() + 1000});
+  ASSERT_TRUE(vacuumed.ok()) << vacuumed.status().ToString();
+  EXPECT_TRUE(vacuumed->files.empty());
+  EXPECT_TRUE(fs::exists(MaintenanceLeasePath(path)));
+}
+
+TEST_F(DeltaMaintenanceTest, AutoCompactionAfterCommitWaitsForTheLease) {
+  auto snap = table_->LatestSnapshot();
+  ASSERT_TRUE(snap.ok());
+  Metadata m = (*snap)->metadata();
+  m.configuration["delta.autoOptimize.autoCompact"] = "true";
+  m.configuration["delta.autoOptimize.autoCompact.minNumFiles"] = "2";
+  m.configuration["delta.autoOptimize.autoCompact.maxFileSize"] = "1048576";
+  auto txn = table_->StartTransaction();
+  ASSERT_TRUE(txn.ok());
+  (*txn)->SetMetadata(m);
+  ASSERT_TRUE((*txn)->Commit().ok());
+  for (int i = 0; i < 3; ++i)
+    Commit({WriteFile("a", "a" + std::to_string(i) + ".parquet", i * 10, i * 10 + 10)});
+  std::vector<std::string> before = Rows();
+  auto files = [&] {
+    auto s = table_->LatestSnapshot();
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? (*s)->files().size() : 0u;
+  };
+  {
+    auto other = MaintenanceLease::TryAcquire(path_, "vacuum");
+    ASSERT_TRUE(other.ok() && *other);
+    AutoCompactAfterCommit(*table_);
+    EXPECT_EQ(files(), 3u);  // skipped: another holder's turn
+  }
+  AutoCompactAfterCommit(*table_);
+  EXPECT_EQ(files(), 1u);
+  EXPECT_EQ(Rows(), before);
 }
 
 }  // namespace

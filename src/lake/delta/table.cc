@@ -272,8 +272,30 @@ Status DeltaTable::last_checkpoint_status() const {
 }
 
 void DeltaTable::MaybeCheckpoint(int64_t version, int64_t interval) {
-  if (version <= 0 || interval <= 0 || version % interval != 0) return;
-  Status st;
+  if (version < interval || interval <= 0) return;
+  // Due when the newest checkpoint is `interval` or more versions old, not only on exact
+  // multiples: a multiple committed by a writer without the maintenance lease is skipped, and
+  // the holder's next commit makes up for it.
+  auto due = [&] {
+    std::optional<LastCheckpoint> last = store_.ReadLastCheckpoint();
+    return version - (last ? last->version : 0) >= interval;
+  };
+  if (!due()) return;
+  auto lease = MaintenanceLease::TryAcquire(path(), "checkpoint");
+  Status st = lease.status();
+  if (!st.ok()) {
+    spdlog::warn("delta: checkpoint of {} at version {} skipped: {}", path(), version,
+                 st.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    last_checkpoint_status_ = st;
+    return;
+  }
+  if (!*lease) {
+    spdlog::debug("delta: checkpoint of {} at version {} left to the maintenance lease holder",
+                  path(), version);
+    return;
+  }
+  if (!due()) return;  // the previous holder has just written one
   // Usually the cached latest snapshot brought forward by this very commit.
   auto snap = LatestSnapshot();
   if (snap.ok() && (*snap)->version() != version) snap = SnapshotAt(version);

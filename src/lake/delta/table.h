@@ -135,9 +135,10 @@ class Transaction {
   // metadata/protocol change, or this transaction changing metadata) -> Conflict; otherwise the
   // commit is retried at the next version. Blind appends never conflict. NotSupported if the
   // table's protocol is not writable by strata; InvalidArgument on an empty transaction or a
-  // remove on an append-only table. After a commit at a multiple of delta.checkpointInterval a
-  // checkpoint is written; its failure is logged and kept in last_checkpoint_status(), never
-  // returned. Returns the committed version. Call at most once.
+  // remove on an append-only table. After a commit, a checkpoint is written when the newest one
+  // is delta.checkpointInterval or more versions old and this process gets the table's
+  // maintenance lease (MaintenanceLease, else the holder writes it); its failure is logged and kept
+  // in last_checkpoint_status(), never returned. Returns the committed version. Call at most once.
   Result<int64_t> Commit();
 
  private:
