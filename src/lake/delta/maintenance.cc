@@ -387,15 +387,23 @@ Result<OptimizeResult> Optimize(DeltaTable& table, const OptimizeOptions& option
   return result;
 }
 
-Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table) {
-  STRATA_ASSIGN_OR_RETURN(auto snapshot, table.LatestSnapshot());
-  if (snapshot->Property("delta.autoOptimize.autoCompact") != "true")
-    return std::optional<OptimizeResult>();
-  int64_t min_files = kDefaultAutoCompactMinNumFiles;
+namespace {
+
+// What AutoCompact would do on `snapshot`: the partitions with more than minNumFiles small
+// files, and the target file size. Empty when auto-compaction is off or nothing needs it.
+struct AutoCompactPlan {
+  std::vector<PartitionValues> partitions;
   int64_t max_size = kDefaultAutoCompactMaxFileSize;
-  for (auto [key, out] : {std::pair{"delta.autoOptimize.autoCompact.minNumFiles", &min_files},
-                          std::pair{"delta.autoOptimize.autoCompact.maxFileSize", &max_size}}) {
-    std::string v = snapshot->Property(key);
+};
+
+Result<AutoCompactPlan> PlanAutoCompact(const DeltaTable& table, const Snapshot& snapshot) {
+  AutoCompactPlan plan;
+  if (snapshot.Property("delta.autoOptimize.autoCompact") != "true") return plan;
+  int64_t min_files = kDefaultAutoCompactMinNumFiles;
+  for (auto [key, out] :
+       {std::pair{"delta.autoOptimize.autoCompact.minNumFiles", &min_files},
+        std::pair{"delta.autoOptimize.autoCompact.maxFileSize", &plan.max_size}}) {
+    std::string v = snapshot.Property(key);
     if (v.empty()) continue;
     size_t pos = 0;
     try {
@@ -407,15 +415,24 @@ Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table) {
       return InvalidArgument("table " + table.path() + ": " + key + " = '" + v +
                              "' is not a positive integer");
   }
-  int64_t small = max_size * 3 / 4;
+  int64_t small = plan.max_size * 3 / 4;
   std::map<PartitionValues, int64_t> small_files;
-  for (const auto& f : snapshot->files())
+  for (const auto& f : snapshot.files())
     if (!f.deletion_vector && f.size < small) ++small_files[f.partition_values];
+  for (const auto& [values, count] : small_files)
+    if (count > min_files) plan.partitions.push_back(values);
+  return plan;
+}
+
+}  // namespace
+
+Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table) {
+  STRATA_ASSIGN_OR_RETURN(auto snapshot, table.LatestSnapshot());
+  STRATA_ASSIGN_OR_RETURN(AutoCompactPlan plan, PlanAutoCompact(table, *snapshot));
   std::optional<OptimizeResult> total;
-  for (const auto& [values, count] : small_files) {
-    if (count <= min_files) continue;
+  for (const PartitionValues& values : plan.partitions) {
     OptimizeOptions options;
-    options.target_file_size = max_size;
+    options.target_file_size = plan.max_size;
     options.partition = values;
     options.snapshot = snapshot;
     STRATA_ASSIGN_OR_RETURN(OptimizeResult r, Optimize(table, options));
@@ -432,10 +449,12 @@ Result<std::optional<OptimizeResult>> AutoCompact(DeltaTable& table) {
 }
 
 void AutoCompactAfterCommit(DeltaTable& table) {
-  // The property is looked up first, so that a table without auto-compaction never touches
-  // the lease file.
+  // Planned first, so that a commit with nothing to compact never touches the lease file.
   auto snapshot = table.LatestSnapshot();
-  if (snapshot.ok() && (*snapshot)->Property("delta.autoOptimize.autoCompact") != "true") return;
+  if (snapshot.ok()) {
+    auto plan = PlanAutoCompact(table, **snapshot);
+    if (plan.ok() && plan->partitions.empty()) return;
+  }
   auto lease = MaintenanceLease::TryAcquire(table.path(), "auto-compaction");
   if (!lease.ok()) {
     spdlog::warn("delta: auto compaction of {} skipped: {}", table.path(),
