@@ -235,6 +235,10 @@ Result<GroupStatus> ReadGroupStatus(const GroupStatusOptions& options) {
         m.state = "alive";
         m.alive = true;
       }
+      if (!m.alive && out.now_ms - m.status.written_ms > options.forget_after_ms) {
+        ++out.forgotten;
+        continue;
+      }
       out.members.push_back(std::move(m));
     }
   }
@@ -344,6 +348,7 @@ std::string GroupStatus::ToJson() const {
   w.Key("unowned").BeginArray();
   for (int32_t p : unowned) w.Int(p);
   w.EndArray();
+  w.Key("forgottenMembers").Int(forgotten);
   w.EndObject();
   return w.Take();
 }
@@ -376,22 +381,34 @@ std::string GroupStatus::ToText() const {
     out +=
         std::string("    ") + (m.alive ? "owns: " : "owned: ") + (owns.empty() ? "-" : owns) + "\n";
   }
-  std::snprintf(line, sizeof line, "  %-9s  %-14s  %8s", "partition", "owner", "lag");
-  out += line;
-  for (const std::string& l : layers) out += "  " + l;
-  out += "\n";
-  for (const Partition& p : partitions) {
-    std::snprintf(line, sizeof line, "  %-9d  %-14s  %8s", p.partition,
-                  p.owner.empty() ? "(nobody)" : p.owner.c_str(),
-                  p.lag >= 0 ? std::to_string(p.lag).c_str() : "-");
-    out += line;
-    for (size_t i = 0; i < layers.size() && i < p.watermarks.size(); ++i) {
-      std::string wm = WatermarkText(p.watermarks[i]);
-      out += "  " + wm +
-             std::string(layers[i].size() > wm.size() ? layers[i].size() - wm.size() : 0, ' ');
+  // The partition table: one column per layer, each as wide as its name.
+  int owner_width = 8;  // "(nobody)"
+  for (const Partition& p : partitions)
+    owner_width = std::max(owner_width, static_cast<int>(p.owner.size()));
+  auto row = [&](const std::string& partition, const std::string& owner, const std::string& lag,
+                 const std::vector<std::string>& cells) {
+    std::snprintf(line, sizeof line, "  %-9s  %-*s  %8s", partition.c_str(), owner_width,
+                  owner.c_str(), lag.c_str());
+    std::string r = line;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      r += "  " + cells[i];
+      if (i + 1 < cells.size() && layers[i].size() > cells[i].size())
+        r.append(layers[i].size() - cells[i].size(), ' ');
     }
-    out += "\n";
+    while (!r.empty() && r.back() == ' ') r.pop_back();
+    out += r + "\n";
+  };
+  row("partition", "owner", "lag", layers);
+  for (const Partition& p : partitions) {
+    std::vector<std::string> cells;
+    for (size_t i = 0; i < layers.size() && i < p.watermarks.size(); ++i)
+      cells.push_back(WatermarkText(p.watermarks[i]));
+    row(std::to_string(p.partition), p.owner.empty() ? "(nobody)" : p.owner,
+        p.lag >= 0 ? std::to_string(p.lag) : "-", cells);
   }
+  if (forgotten > 0)
+    out += "  (" + std::to_string(forgotten) + " member" + (forgotten == 1 ? "" : "s") +
+           " gone for longer than an hour not shown)\n";
   if (!unowned.empty()) {
     std::string list;
     for (int32_t p : unowned) list += (list.empty() ? "" : ", ") + std::to_string(p);

@@ -87,6 +87,9 @@ struct GroupStatusOptions {
   int64_t now_ms = 0;  // 0: now
   // A member whose file is older than this many of its write intervals is gone.
   int64_t stale_intervals = 4;
+  // A gone member whose file is older than this is left out (its directory stays until someone
+  // deletes it: each start of a member without group.instance.id has its own).
+  int64_t forget_after_ms = 3'600'000;
 };
 
 // The group as the status files and the layers' partition checkpoints show it.
@@ -111,6 +114,7 @@ struct GroupStatus {
   std::vector<Member> members;        // alive first, then by name
   std::vector<Partition> partitions;  // every partition seen anywhere, ascending
   std::vector<int32_t> unowned;       // partitions no alive member claims
+  int64_t forgotten = 0;              // gone members left out (forget_after_ms)
 
   std::string ToJson() const;
   // A human-readable report (what `strata status --group` prints).

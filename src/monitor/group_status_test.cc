@@ -149,6 +149,10 @@ TEST_F(GroupStatusTest, ReadsMembersPartitionOwnersAndLayerWatermarks) {
   GroupMemberStatus stopped = Member("m-e", now - 100, {});
   stopped.stopped = true;
   ASSERT_TRUE(WriteMemberStatus(bronze_, stopped).ok());
+  // stopped long ago: left out
+  GroupMemberStatus old = Member("m-0", now - 2 * 3'600'000, {{5, 1, 1, 0, 1}});
+  old.stopped = true;
+  ASSERT_TRUE(WriteMemberStatus(bronze_, old).ok());
   // a member directory without a status file (no batch yet) is skipped
   ASSERT_TRUE(CreateDirectories(bronze_ + "/members/m-f").ok());
 
@@ -166,6 +170,7 @@ TEST_F(GroupStatusTest, ReadsMembersPartitionOwnersAndLayerWatermarks) {
   auto g = ReadGroupStatus(o);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(g->group_id, "g1");
+  EXPECT_EQ(g->forgotten, 1);
   ASSERT_EQ(g->members.size(), 5u);
   EXPECT_EQ(g->members[0].status.member, "m-a");
   EXPECT_EQ(g->members[0].state, "alive");
