@@ -129,6 +129,7 @@ Result<std::unique_ptr<server::Server>> StartServer(const PipelineConfig& config
   so.listen = listen.empty() ? config.server.listen : listen;
   so.auth_token = auth_token.empty() ? config.server.auth_token : auth_token;
   so.tables = config.Tables();
+  so.merged_tables = GroupGoldViews(config);
   so.allowed_directories.push_back(config.data_dir);
   auto s = server::Server::Start(std::move(so));
   if (!s.ok()) return s.status().WithContext("HTTP server");
@@ -420,7 +421,7 @@ int RunPipeline(const RunArgs& args) {
 int RunQuery(const QueryArgs& args) {
   auto config = ConfigFor(args.config_file, args.data_dir);
   if (!config.ok()) return Fail(config.status());
-  auto engine = OpenCatalog(config->Tables());
+  auto engine = OpenCatalog(config->Tables(), {}, GroupGoldViews(*config));
   if (!engine.ok()) return Fail(engine.status());
   sql::QueryOptions qo;
   qo.row_limit = args.limit;

@@ -6,6 +6,7 @@
 
 #include "connectors/batch_cache.h"
 #include "core/json_writer.h"
+#include "duck/duck.h"
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
 #include "lake/parquet/parquet_reader.h"
@@ -15,24 +16,42 @@ namespace strata {
 namespace {
 constexpr size_t kMaxCachedCommits = 256;
 
-int64_t NumRecordsFromStats(const std::optional<std::string>& stats) {
-  if (!stats) return -1;
-  simdjson::dom::parser parser;
+// numRecords of a file's stats (-1 when unknown) and, when `column` is not empty, whether the
+// file may hold rows with `column` = `value` (true without usable min/max stats).
+void ReadFileStats(simdjson::dom::parser& parser, const std::optional<std::string>& stats,
+                   const std::string& column, int64_t value, int64_t* rows, bool* matches) {
+  *rows = -1;
+  *matches = true;
+  if (!stats) return;
   simdjson::dom::element doc;
+  if (parser.parse(*stats).get(doc)) return;
   int64_t n;
-  if (parser.parse(*stats).get(doc) || doc["numRecords"].get_int64().get(n)) return -1;
-  return n;
+  if (!doc["numRecords"].get_int64().get(n)) *rows = n;
+  if (column.empty()) return;
+  int64_t lo, hi;
+  if (!doc["minValues"][column].get_int64().get(lo) &&
+      !doc["maxValues"][column].get_int64().get(hi)) {
+    *matches = lo <= value && value <= hi;
+  } else if (!doc["nullCount"][column].get_int64().get(n) && *rows >= 0 && n == *rows) {
+    *matches = false;  // only nulls in the partition column
+  }
 }
 }  // namespace
 
-DeltaSource::DeltaSource(DeltaSourceOptions options) : options_(std::move(options)) {}
+DeltaSource::DeltaSource(DeltaSourceOptions options) : options_(std::move(options)) {
+  if (options_.partition_filter)
+    where_ = duck::QuoteIdentifier(options_.partition_column) + " = " +
+             std::to_string(*options_.partition_filter);
+}
 DeltaSource::~DeltaSource() = default;
 
 std::string DeltaSource::Description() const {
   return "delta[" + options_.table_name + "]";
 }
 std::string DeltaSource::Identity() const {
-  return "delta:" + options_.path;
+  if (!options_.partition_filter) return "delta:" + options_.path;
+  return "delta:" + options_.path + "#" + options_.partition_column + "=" +
+         std::to_string(*options_.partition_filter);
 }
 
 Status DeltaSource::Open() {
@@ -95,6 +114,9 @@ Result<const DeltaSource::CommitFiles*> DeltaSource::FilesOf(int64_t version) {
   if (it != cache_.end()) return &it->second;
   STRATA_ASSIGN_OR_RETURN(auto actions, table_->ReadCommitActions(version));
   CommitFiles files;
+  simdjson::dom::parser parser;
+  const std::string filter_column = options_.partition_filter ? options_.partition_column : "";
+  const int64_t filter_value = options_.partition_filter.value_or(0);
   for (const auto& action : actions) {
     if (const auto* add = std::get_if<delta::AddFile>(&action)) {
       if (!add->data_change) continue;
@@ -105,7 +127,11 @@ Result<const DeltaSource::CommitFiles*> DeltaSource::FilesOf(int64_t version) {
       }
       files.paths.push_back(delta::ResolveDataPath(options_.path, add->path));
       files.sizes.push_back(add->size);
-      files.rows.push_back(NumRecordsFromStats(add->stats));
+      int64_t rows;
+      bool matches;
+      ReadFileStats(parser, add->stats, filter_column, filter_value, &rows, &matches);
+      files.rows.push_back(rows);
+      files.matches.push_back(matches ? 1 : 0);
     } else if (const auto* remove = std::get_if<delta::RemoveFile>(&action)) {
       if (remove->data_change && !options_.ignore_changes) {
         return InvalidArgument("commit " + std::to_string(version) + " of " + options_.table_name +
@@ -127,6 +153,9 @@ Result<std::string> DeltaSource::PlanEnd(const std::string& start, const ReadLim
   if (!cap.empty()) {
     STRATA_ASSIGN_OR_RETURN(cap_pos, Parse(cap));
   }
+  const Position from = pos;
+  // With a filter, the files before scanned_empty_ were found not to hold the partition.
+  if (options_.partition_filter && scanned_empty_ && pos < *scanned_empty_) pos = *scanned_empty_;
   int64_t files = 0, bytes = 0;
   while (pos < cap_pos && pos.version <= latest) {
     STRATA_ASSIGN_OR_RETURN(const CommitFiles* commit, FilesOf(pos.version));
@@ -134,15 +163,26 @@ Result<std::string> DeltaSource::PlanEnd(const std::string& start, const ReadLim
       pos = {pos.version + 1, 0};
       continue;
     }
+    const auto i = static_cast<size_t>(pos.index);
+    if (options_.partition_filter && !commit->matches[i]) {
+      ++pos.index;
+      continue;
+    }
     if (files > 0 && ((limit.max_files > 0 && files >= limit.max_files) ||
                       (limit.max_bytes > 0 && bytes >= limit.max_bytes))) {
       break;
     }
-    bytes += commit->sizes[static_cast<size_t>(pos.index)];
+    bytes += commit->sizes[i];
     ++files;
     ++pos.index;
   }
   if (cap_pos < pos) pos = cap_pos;
+  if (options_.partition_filter) {
+    if (files == 0 && from < pos)
+      scanned_empty_ = pos;
+    else
+      scanned_empty_.reset();
+  }
   // Only commits without data files (table creation, metadata, OPTIMIZE) lie ahead: no batch
   // for them; the next batch with data skips over them.
   if (files == 0) return start;
@@ -156,8 +196,9 @@ Status DeltaSource::Read(const std::string& start, const std::string& end, int64
   std::vector<std::string> paths;  // files to decode, in commit order
   auto flush = [&]() -> Status {
     if (paths.empty()) return Status::OK();
-    Status st = reader_->Scan(paths, options_.schema, options_.max_batch_rows,
-                              [&](RecordBatch&& batch) { return emit(std::move(batch)); });
+    Status st = reader_->Scan(
+        paths, options_.schema, options_.max_batch_rows,
+        [&](RecordBatch&& batch) { return emit(std::move(batch)); }, where_);
     paths.clear();
     return st;
   };
@@ -171,10 +212,19 @@ Status DeltaSource::Read(const std::string& start, const std::string& end, int64
       cached = CommittedBatchCache::Global().Get(options_.path, pos.version, n);
     if (cached && !cached->empty() && *(*cached)[0]->schema() == *options_.schema) {
       STRATA_RETURN_IF_ERROR(flush());
-      for (const auto& b : *cached) STRATA_RETURN_IF_ERROR(emit(b->Clone()));
+      for (const auto& b : *cached) {
+        if (!options_.partition_filter) {
+          STRATA_RETURN_IF_ERROR(emit(b->Clone()));
+          continue;
+        }
+        RecordBatch rows = FilterPartition(*b);
+        if (rows.num_rows() > 0) STRATA_RETURN_IF_ERROR(emit(std::move(rows)));
+      }
     } else {
-      for (int64_t i = pos.index; i < last; ++i)
-        paths.push_back(commit->paths[static_cast<size_t>(i)]);
+      for (int64_t i = pos.index; i < last; ++i) {
+        const auto f = static_cast<size_t>(i);
+        if (!options_.partition_filter || commit->matches[f]) paths.push_back(commit->paths[f]);
+      }
     }
     pos = {pos.version + 1, 0};
   }
@@ -189,7 +239,17 @@ std::vector<PartitionPosition> DeltaSource::Positions(const std::string& start,
   return {{"version", s->version, e->version, latest_version_ + 1}};
 }
 
+RecordBatch DeltaSource::FilterPartition(const RecordBatch& batch) const {
+  const Column& col = batch.column(options_.partition_column);
+  const int32_t want = *options_.partition_filter;
+  std::vector<uint32_t> rows;
+  for (size_t r = 0; r < col.size(); ++r)
+    if (col.IsValid(r) && col.Int32(r) == want) rows.push_back(static_cast<uint32_t>(r));
+  return batch.Take(rows);
+}
+
 int64_t DeltaSource::RowsBetween(const std::string& start, const std::string& end) {
+  if (options_.partition_filter) return -1;  // the files' row counts include other partitions
   auto s = Parse(start);
   auto e = Parse(end);
   if (!s.ok() || !e.ok()) return -1;

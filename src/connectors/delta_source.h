@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,13 +22,20 @@ struct DeltaSourceOptions {
   // an error unless this is set, in which case their removes are ignored and their adds read.
   bool ignore_changes = false;
   size_t max_batch_rows = 1 << 16;  // rows per RecordBatch handed to the processor
+  // When set, only the rows whose int column `partition_column` equals it are read (group
+  // mode: one sub-query per Kafka partition, pipeline/partitioned_query.h). Files whose
+  // min/max statistics exclude the value are not opened; a batch is planned only when a file
+  // that may hold such rows lies ahead, and spans the commits without any before it.
+  std::optional<int32_t> partition_filter;
+  std::string partition_column = "kafka_partition";
 };
 
 // A Delta table read as a stream (Spark's readStream.format("delta")): each commit's added data
 // files, in commit order. Commits whose files all have dataChange=false (OPTIMIZE, compaction)
 // are skipped. The offset is {"tableId":..,"version":V,"index":I}: the next file to read is
 // the I-th added file (in log order) of commit V, and every later commit is unread.
-// ReadLimit.max_files / max_bytes bound a batch (at least one file is always taken).
+// ReadLimit.max_files / max_bytes bound a batch (at least one file is always taken); with a
+// partition filter they count only the files that may hold the partition's rows.
 // Not thread-safe: one query thread.
 class DeltaSource : public MicroBatchSource {
  public:
@@ -62,19 +70,29 @@ class DeltaSource : public MicroBatchSource {
     std::vector<std::string> paths;  // absolute
     std::vector<int64_t> sizes;
     std::vector<int64_t> rows;  // from stats; -1 unknown
+    // With a partition filter: whether each file may hold rows of the partition (its stats'
+    // min/max of the partition column include the value, or it has no such stats).
+    std::vector<uint8_t> matches;
   };
   Result<Position> Parse(const std::string& offset) const;
   std::string Format(const Position& p) const;
   // The data files a commit added (cached).
   Result<const CommitFiles*> FilesOf(int64_t version);
   Result<int64_t> LatestVersion();
+  // The rows of `batch` in the filter's partition.
+  RecordBatch FilterPartition(const RecordBatch& batch) const;
 
   DeltaSourceOptions options_;
   std::unique_ptr<delta::DeltaTable> table_;
   std::unique_ptr<ParquetReader> reader_;
   std::string table_id_;
+  // The partition filter as a SQL condition ("" without a filter).
+  std::string where_;
   std::map<int64_t, CommitFiles> cache_;
   int64_t latest_version_ = -1;
+  // With a partition filter: PlanEnd scanned every file before this position and found none
+  // that may hold the partition, so the next PlanEnd from an earlier start skips to it.
+  std::optional<Position> scanned_empty_;
 };
 
 }  // namespace strata

@@ -178,6 +178,12 @@ void HealthMonitor::OnQueryProgress(const QueryProgress& p) {
   if (p.watermark_ms > 0) h.watermark_ms = p.watermark_ms;
 
   auto gw = gold_windows_.find(p.name);
+  if (gw == gold_windows_.end()) {
+    // A partition's sub-query of a gold table in a consumer group: "<table>[p<N>]".
+    auto bracket = p.name.rfind("[p");
+    if (bracket != std::string::npos && p.name.back() == ']')
+      gw = gold_windows_.find(p.name.substr(0, bracket));
+  }
   if (gw != gold_windows_.end()) {
     Freshness& f = h.freshness;
     f.query = p.name;

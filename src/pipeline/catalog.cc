@@ -81,7 +81,8 @@ sql::DeltaResolver DeltaPathResolver() {
 }
 
 Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
-    const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options) {
+    const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options,
+    const std::map<std::string, sql::MergedView>& merged) {
   STRATA_ASSIGN_OR_RETURN(auto engine, sql::SqlEngine::Open(options));
   for (const auto& [name, path] : tables) {
     auto table = delta::DeltaTable::Open(path);
@@ -89,8 +90,20 @@ Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
       if (table.status().code() == StatusCode::kNotFound) continue;
       return table.status().WithContext("table " + name);
     }
+    auto m = merged.find(name);
+    // As in SqlService: the merged SELECT (the partitions' progress) before the snapshot.
+    std::string merged_sql;
+    if (m != merged.end())
+      merged_sql = m->second.select_sql(sql::QuotedTableName(m->second.partials_name));
     STRATA_ASSIGN_OR_RETURN(auto snapshot, (*table)->LatestSnapshot());
-    STRATA_RETURN_IF_ERROR(RegisterDeltaTable(engine.get(), name, *snapshot));
+    if (m == merged.end()) {
+      STRATA_RETURN_IF_ERROR(RegisterDeltaTable(engine.get(), name, *snapshot));
+      continue;
+    }
+    STRATA_RETURN_IF_ERROR(RegisterDeltaTable(engine.get(), m->second.partials_name, *snapshot));
+    sql::TableFiles view;
+    view.select_sql = std::move(merged_sql);
+    STRATA_RETURN_IF_ERROR(engine->RegisterTable(name, view));
   }
   engine->SetDeltaResolver(DeltaPathResolver());
   return engine;

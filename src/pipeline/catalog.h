@@ -39,8 +39,10 @@ sql::DeltaResolver DeltaPathResolver();
 // VERSION AS OF / TIMESTAMP AS OF (a date or timestamp, UTC unless it carries an offset;
 // resolved with DeltaTable::SnapshotAtTimestamp). Catalog tables with deletion vectors or
 // column mapping are read correctly; the delta.`path` form refuses them (see TableFilesOf).
+// Tables in `merged` are registered as sql::MergedView says (files under partials_name).
 Result<std::unique_ptr<sql::SqlEngine>> OpenCatalog(
-    const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options = {});
+    const std::map<std::string, std::string>& tables, const sql::SqlEngineOptions& options = {},
+    const std::map<std::string, sql::MergedView>& merged = {});
 
 // Resolves a user's table argument: a catalog name from `tables`, or a directory path.
 // NotFound naming the argument when neither exists.

@@ -308,6 +308,7 @@ Status Server::Init() {
   }
   SqlServiceOptions so;
   so.tables = options_.tables;
+  so.merged = options_.merged_tables;
   so.allowed_directories = options_.allowed_directories;
   for (const auto& [name, path] : options_.tables) {
     if (!PathIsWithin(path, so.allowed_directories)) so.allowed_directories.push_back(path);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "sql/sql_engine.h"
 #include "stream/progress.h"
 #include "stream/streaming_query.h"
 
@@ -30,6 +31,8 @@ struct ServerOptions {
   std::string auth_token;
   // Catalog name -> Delta table directory, as PipelineConfig::Tables() gives them.
   std::map<std::string, std::string> tables;
+  // Tables read merged (group mode's gold partials, GroupGoldViews).
+  std::map<std::string, sql::MergedView> merged_tables;
   // Directories SQL may read: the data dir. Table directories outside them are added.
   std::vector<std::string> allowed_directories;
   // Dashboard files to serve instead of the embedded ones (development); empty: embedded, or

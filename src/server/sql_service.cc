@@ -87,20 +87,35 @@ Status SqlService::Refresh() {
       }
       it = open_.emplace(name, std::move(*table)).first;
     }
+    // A merged view's SELECT is built before the snapshot is taken: what it reads of the
+    // partitions' progress (their watermarks) is then already in that snapshot.
+    auto merged = options_.merged.find(name);
+    const bool is_merged = merged != options_.merged.end();
+    const std::string& view = is_merged ? merged->second.partials_name : name;
+    std::string merged_sql;
+    if (is_merged) merged_sql = merged->second.select_sql(sql::QuotedTableName(view));
     auto snapshot = it->second->LatestSnapshot();
     if (!snapshot.ok()) {
       if (first.ok()) first = snapshot.status().WithContext("table " + name);
       continue;
     }
     auto v = versions_.find(name);
-    if (v != versions_.end() && v->second == (*snapshot)->version()) continue;
-    auto files = TableFilesOf(**snapshot);
-    Status st = files.ok() ? engine_->RegisterTable(name, *files) : files.status();
-    if (!st.ok()) {
-      if (first.ok()) first = st.WithContext("table " + name);
-      continue;
+    if (v == versions_.end() || v->second != (*snapshot)->version()) {
+      auto files = TableFilesOf(**snapshot);
+      Status st = files.ok() ? engine_->RegisterTable(view, *files) : files.status();
+      if (!st.ok()) {
+        if (first.ok()) first = st.WithContext("table " + name);
+        continue;
+      }
+      versions_[name] = (*snapshot)->version();
     }
-    versions_[name] = (*snapshot)->version();
+    if (is_merged) {
+      // Rebuilt every time: its finality follows the partitions' watermarks.
+      sql::TableFiles select;
+      select.select_sql = std::move(merged_sql);
+      Status st = engine_->RegisterTable(name, select);
+      if (!st.ok() && first.ok()) first = st.WithContext("table " + name);
+    }
   }
   return first;
 }

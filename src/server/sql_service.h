@@ -20,6 +20,9 @@ struct SqlServiceOptions {
   // Catalog name -> Delta table directory. Tables that do not exist yet are registered once
   // they appear.
   std::map<std::string, std::string> tables;
+  // Tables of `tables` read merged (sql::MergedView): their files are registered under the
+  // view's partials_name, and the name itself is the merged view.
+  std::map<std::string, sql::MergedView> merged;
   // The only directories DuckDB may read (the data dir, and any table directory outside it).
   std::vector<std::string> allowed_directories;
   std::string memory_limit = "512MB";

@@ -782,6 +782,19 @@ void SqlEngine::SetDeltaResolver(DeltaResolver resolver) {
   resolver_ = std::move(resolver);
 }
 
+std::string QuotedTableName(const std::string& qualified_name) {
+  std::string out;
+  size_t start = 0;
+  while (true) {
+    size_t dot = qualified_name.find('.', start);
+    if (!out.empty()) out += ".";
+    out += duck::QuoteIdentifier(qualified_name.substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
 Status SqlEngine::RegisterTable(const std::string& qualified_name, const TableFiles& table) {
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitName(qualified_name));
   std::lock_guard<std::mutex> lock(mu_);

@@ -39,6 +39,18 @@ struct TableFiles {
   std::string select_sql;
 };
 
+// A table read through a SELECT over another registered table: the table's files are registered
+// under `partials_name`, and the table's own name is the view `select_sql(quoted partials
+// name)`, rebuilt at every refresh (group mode's gold tables: partial aggregates merged on
+// read, with a finality that moves without a new table version).
+struct MergedView {
+  std::string partials_name;
+  std::function<std::string(const std::string& partials_view)> select_sql;
+};
+
+// The quoted SQL name of a registered table ("a.b.c" -> "\"a\".\"b\".\"c\"").
+std::string QuotedTableName(const std::string& qualified_name);
+
 // Resolves Spark's path form delta.`/path/to/table` (optionally VERSION AS OF n or
 // TIMESTAMP AS OF '...') to the files of that snapshot. Called on the querying thread.
 using DeltaResolver = std::function<Result<TableFiles>(

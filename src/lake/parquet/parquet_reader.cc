@@ -122,10 +122,12 @@ Result<std::string> ParquetReader::BuildQuery(const std::vector<std::string>& fi
 }
 
 Status ParquetReader::Scan(const std::vector<std::string>& files, SchemaPtr schema,
-                           size_t max_batch_rows, const ParquetBatchCallback& on_batch) {
+                           size_t max_batch_rows, const ParquetBatchCallback& on_batch,
+                           const std::string& where) {
   if (files.empty()) return Status::OK();
   if (max_batch_rows == 0) max_batch_rows = 1;
   STRATA_ASSIGN_OR_RETURN(std::string sql, BuildQuery(files, *schema));
+  if (!where.empty()) sql += " WHERE " + where;
 
   duckdb_prepared_statement prepared = nullptr;
   if (duckdb_prepare(conn_->raw(), sql.c_str(), &prepared) == DuckDBError) {

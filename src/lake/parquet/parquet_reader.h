@@ -43,8 +43,11 @@ class ParquetReader {
   Result<RecordBatch> Read(const std::vector<std::string>& files, SchemaPtr schema);
   // Streams the rows in batches of at most `max_batch_rows` rows (at least one DuckDB vector,
   // 2048 rows, is buffered at a time), so memory stays bounded by the batch size.
+  // `where`, when not empty, is a SQL condition over the files' columns (e.g.
+  // "kafka_partition = 3"): only the rows that satisfy it are delivered, in file order, and
+  // DuckDB skips row groups whose statistics exclude it.
   Status Scan(const std::vector<std::string>& files, SchemaPtr schema, size_t max_batch_rows,
-              const ParquetBatchCallback& on_batch);
+              const ParquetBatchCallback& on_batch, const std::string& where = {});
 
  private:
   ParquetReader() = default;
