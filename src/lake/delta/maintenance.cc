@@ -574,12 +574,14 @@ Result<std::unique_ptr<MaintenanceLease>> MaintenanceLease::Acquire(const std::s
     if (NowMillis() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  char waited[32];
+  std::snprintf(waited, sizeof waited, "%.1f", timeout_ms / 1000.0);
   std::string who = "another process";
   auto holder = ReadHolder(table_path);
   if (holder.ok() && *holder) who = (*holder)->ToString();
   return Unavailable("the maintenance lease of table " + table_path + " is held by " + who +
-                     " (waited " + std::to_string(timeout_ms / 1000) + " s; lock file " +
-                     MaintenanceLeasePath(table_path) + ")");
+                     " (waited " + waited + " s; lock file " + MaintenanceLeasePath(table_path) +
+                     ")");
 }
 
 Result<std::optional<MaintenanceLeaseHolder>> MaintenanceLease::ReadHolder(
