@@ -3,8 +3,11 @@
 // membership, reader and Delta sink, writing one table, as M processes would) and reports the
 // time until the table holds every record, the time until the first commit (the group's join
 // and rebalances: nothing is read before a member owns partitions) and events/s after it.
+// With --layers all, each member is a whole Pipeline in group mode (bronze, silver and gold
+// spread by partition, gold as partials, as `strata run` with a group.id), and the run ends when
+// gold (update mode) counts every event.
 //   scaleout_bench [--events N] [--partitions P] [--members "1,2,3"]
-//                  [--max-offsets-per-trigger M]
+//                  [--max-offsets-per-trigger M] [--layers bronze|all]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,7 +27,10 @@
 #include "kafka/source_reader.h"
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
+#include "pipeline/catalog.h"
+#include "pipeline/config.h"
 #include "pipeline/layers.h"
+#include "pipeline/pipeline.h"
 #include "stream/streaming_query.h"
 
 namespace strata {
@@ -42,11 +48,42 @@ int64_t MarkedRecords(const std::string& path) {
   return n;
 }
 
+// Events counted by the gold partials at `path` (update mode: the newest row per window, key and
+// partition), -1 before the table has any.
+int64_t GoldEvents(const std::string& path) {
+  auto engine = OpenCatalog({{"gold", path}});
+  if (!engine.ok()) return -1;
+  auto r = (*engine)->Execute("SELECT sum(event_count) FROM gold", {});
+  if (!r.ok() || r->rows.empty() || !r->rows[0][0]) return -1;
+  return std::atoll(r->rows[0][0]->c_str());
+}
+
+// One whole pipeline per member, in group mode.
+Result<std::vector<std::unique_ptr<Pipeline>>> MakePipelines(int members, const std::string& dir,
+                                                             const std::string& bootstrap,
+                                                             const std::string& group,
+                                                             int64_t max_offsets) {
+  std::ostringstream toml;
+  toml << "[pipeline]\ndata_dir = \"" << dir << "\"\n"
+       << "[kafka]\n\"bootstrap.servers\" = \"" << bootstrap << "\"\n\"group.id\" = \"" << group
+       << "\"\n[source]\nstartingOffsets = \"earliest\"\nmaxOffsetsPerTrigger = " << max_offsets
+       << "\n[bronze]\ntrigger = \"500 milliseconds\"\n[silver]\ntrigger = \"500 milliseconds\"\n"
+       << "[gold]\ntrigger = \"500 milliseconds\"\noutputMode = \"update\"\n";
+  STRATA_ASSIGN_OR_RETURN(PipelineConfig config, ParsePipelineConfig(toml.str(), "bench"));
+  std::vector<std::unique_ptr<Pipeline>> out;
+  for (int m = 0; m < members; ++m) {
+    STRATA_ASSIGN_OR_RETURN(auto p, Pipeline::Create(config));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 int Main(int argc, char** argv) {
   int64_t events = 300'000;
   int partitions = 12;
   std::string members_list = "1,2,3";
   int64_t max_offsets = 20'000;
+  std::string layers = "bronze";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--events"))
       events = std::atoll(argv[i + 1]);
@@ -56,6 +93,8 @@ int Main(int argc, char** argv) {
       members_list = argv[i + 1];
     else if (!std::strcmp(argv[i], "--max-offsets-per-trigger"))
       max_offsets = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--layers"))
+      layers = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -99,7 +138,21 @@ int Main(int argc, char** argv) {
             .string();
     std::filesystem::remove_all(dir);
     std::vector<std::unique_ptr<StreamingQuery>> queries;
-    for (int m = 0; m < members; ++m) {
+    std::vector<std::unique_ptr<Pipeline>> pipelines;
+    const bool all = layers == "all";
+    if (all) {
+      auto made = MakePipelines(members, dir, (*cluster)->bootstrap_servers(),
+                                "bench-" + std::to_string(run), max_offsets);
+      if (!made.ok()) {
+        std::fprintf(stderr, "%s\n", made.status().ToString().c_str());
+        return 1;
+      }
+      pipelines = std::move(*made);
+    }
+    const std::string bronze_path =
+        all ? dir + "/catalog/streaming/bronze_clickstream" : dir + "/bronze";
+    const std::string gold_path = dir + "/catalog/streaming/gold_events_per_minute";
+    for (int m = 0; m < members && !all; ++m) {
       KafkaSourceOptions ko;
       ko.topic = "clickstream-events";
       ko.kafka = {{"bootstrap.servers", (*cluster)->bootstrap_servers()},
@@ -123,12 +176,23 @@ int Main(int argc, char** argv) {
     }
     int64_t t0 = MonotonicNanos();
     for (auto& q : queries) q->Start();
-    double first_commit_s = -1;
+    for (auto& p : pipelines) p->Start();
+    double first_commit_s = -1, bronze_s = -1;
+    int64_t polls = 0;
     while (true) {
-      int64_t n = MarkedRecords(dir + "/bronze");
+      int64_t n = MarkedRecords(bronze_path);
       double now_s = (MonotonicNanos() - t0) / 1e9;
       if (n >= 0 && first_commit_s < 0) first_commit_s = now_s;
-      if (n >= events) break;
+      if (n >= events && bronze_s < 0) bronze_s = now_s;
+      // The gold table is read every 0.5 s (a SQL scan), bronze's marks every 50 ms.
+      if (bronze_s >= 0 && (!all || (++polls % 10 == 0 && GoldEvents(gold_path) >= events))) break;
+      for (auto& p : pipelines) {
+        Status st = p->FirstFailure();
+        if (!st.ok()) {
+          std::fprintf(stderr, "members=%d: %s\n", members, st.ToString().c_str());
+          return 1;
+        }
+      }
       if (now_s > 900) {
         std::fprintf(stderr, "members=%d: not done after 900 s (%lld)\n", members,
                      static_cast<long long>(n));
@@ -138,6 +202,8 @@ int Main(int argc, char** argv) {
     }
     double total_s = (MonotonicNanos() - t0) / 1e9;
     for (auto& q : queries) q->Stop();
+    for (auto& p : pipelines) (void)p->Stop();
+    if (all) std::printf("  (bronze complete after %.1f s)\n", bronze_s);
     double rate = events / total_s;
     double after_join = events / std::max(1e-3, total_s - first_commit_s);
     if (members == 1) single_rate = rate;
@@ -145,6 +211,7 @@ int Main(int argc, char** argv) {
                 after_join, single_rate > 0 ? rate / single_rate : 0.0);
     std::fflush(stdout);
     queries.clear();
+    pipelines.clear();
     std::filesystem::remove_all(dir);
     ++run;
   }

@@ -4,6 +4,7 @@
 
 #include "core/time_util.h"
 #include "pipeline/config.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/reprocess.h"
 
 namespace strata::cli {
@@ -56,6 +57,11 @@ int RunReprocess(const ReprocessArgs& args) {
                 "<default>")
           : LoadPipelineConfig(args.config_file);
   if (!config.ok()) return Failed(config.status());
+  if (IsGroupMode(*config))
+    return Failed(NotSupported(
+        "reprocess works on a single process's silver and gold (their one checkpoint); in a "
+        "consumer group (kafka group.id) silver and gold keep one checkpoint per partition and "
+        "gold holds partials: not supported yet"));
   for (const GoldConfig* g : config->EnabledGoldTables()) {
     if (g->kind == "sessions" &&
         (args.table == g->table || args.table == g->table.substr(g->table.rfind('.') + 1)))
