@@ -225,6 +225,48 @@ TEST_F(ServerApiTest, SqlResultsEqualADirectQuery) {
   }
 }
 
+// A merged table (group mode's gold: partials merged on read): its files are registered under
+// the partials name and its own name is the view the MergedView builds, rebuilt per statement
+// (its finality follows the partitions' watermarks without a new table version).
+TEST_F(ServerApiTest, MergedTablesReadThroughTheirViewRebuiltPerStatement) {
+  const std::string gold_path = Config().Tables().at(kGold);
+  auto built = std::make_shared<std::atomic<int>>(0);
+  server::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  so.tables = {{"catalog.merged.gold", gold_path}};
+  so.merged_tables["catalog.merged.gold"].partials_name = "catalog.merged.gold_partials";
+  so.merged_tables["catalog.merged.gold"].select_sql = [built](const std::string& view) {
+    ++*built;
+    return "SELECT window_start, CAST(sum(event_count) AS BIGINT) AS events FROM " + view +
+           " GROUP BY window_start";
+  };
+  so.allowed_directories = {*dir_};
+  auto server = server::Server::Start(so);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  httplib::Client c("127.0.0.1", (*server)->port());
+  c.set_read_timeout(30, 0);
+  const int before = built->load();
+  auto merged =
+      c.Post("/api/sql", SqlBody("SELECT * FROM catalog.merged.gold ORDER BY window_start", 0),
+             "application/json");
+  ASSERT_TRUE(merged);
+  ASSERT_EQ(merged->status, 200) << merged->body;
+  EXPECT_GT(built->load(), before) << "the view is rebuilt for the statement";
+  sql::QueryResult direct = Direct(
+      "SELECT window_start, CAST(sum(event_count) AS BIGINT) AS events "
+      "FROM " +
+      kGold + " GROUP BY window_start ORDER BY window_start");
+  ASSERT_FALSE(direct.rows.empty());
+  EXPECT_EQ(WithoutElapsed(merged->body), sql::FormatJson(direct));
+  auto partials =
+      c.Post("/api/sql", SqlBody("SELECT count(*) AS n FROM catalog.merged.gold_partials", 0),
+             "application/json");
+  ASSERT_TRUE(partials);
+  EXPECT_EQ(partials->status, 200) << partials->body;
+  EXPECT_EQ(WithoutElapsed(partials->body),
+            sql::FormatJson(Direct("SELECT count(*) AS n FROM " + kGold)));
+}
+
 TEST_F(ServerApiTest, SqlCsvAndRowLimit) {
   std::string q = "SELECT event_id FROM " + kSilver + " ORDER BY event_id";
   auto res = PostSql(SqlBody(q, 5, "csv"));
