@@ -248,10 +248,8 @@ Result<GroupStatus> ReadGroupStatus(const GroupStatusOptions& options) {
               return a.status.member < b.status.member;
             });
   for (const GroupStatus::Member& m : out.members) {
-    if (!m.status.group_id.empty()) {
-      out.group_id = m.status.group_id;
-      break;
-    }
+    if (out.group_id.empty()) out.group_id = m.status.group_id;
+    out.last_rebalance_ms = std::max(out.last_rebalance_ms, m.status.last_rebalance_ms);
   }
 
   // Every partition seen anywhere: in a member's file or in a layer's partitions/ directory.
@@ -297,6 +295,7 @@ std::string GroupStatus::ToJson() const {
   w.BeginObject();
   w.Key("groupId").String(group_id);
   w.Key("nowMs").Int(now_ms);
+  w.Key("lastRebalanceMs").Int(last_rebalance_ms);
   w.Key("members").BeginArray();
   for (const Member& m : members) {
     w.BeginObject();
@@ -359,9 +358,11 @@ std::string GroupStatus::ToText() const {
   int alive = 0;
   for (const Member& m : members) alive += m.alive ? 1 : 0;
   std::snprintf(line, sizeof line,
-                "group %s: %d member%s alive, %zu gone, %zu partitions, %zu unowned\n",
+                "group %s: %d member%s alive, %zu gone, %zu partitions, %zu unowned, last "
+                "rebalance %s\n",
                 group_id.empty() ? "?" : group_id.c_str(), alive, alive == 1 ? "" : "s",
-                members.size() - alive, partitions.size(), unowned.size());
+                members.size() - alive, partitions.size(), unowned.size(),
+                Clock(last_rebalance_ms).c_str());
   out += line;
   for (const Member& m : members) {
     const GroupMemberStatus& s = m.status;

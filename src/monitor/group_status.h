@@ -115,6 +115,7 @@ struct GroupStatus {
   std::vector<Partition> partitions;  // every partition seen anywhere, ascending
   std::vector<int32_t> unowned;       // partitions no alive member claims
   int64_t forgotten = 0;              // gone members left out (forget_after_ms)
+  int64_t last_rebalance_ms = 0;      // the newest last_rebalance_ms of the members listed
 
   std::string ToJson() const;
   // A human-readable report (what `strata status --group` prints).
