@@ -70,12 +70,13 @@ class GroupSourceTest : public ::testing::Test {
 
   // One "process": a bronze query in the group, with the shared checkpoint and table (or, with
   // `group` false, a single-process bronze query).
-  std::unique_ptr<StreamingQuery> Member(bool group = true) {
+  std::unique_ptr<StreamingQuery> Member(bool group = true,
+                                         const std::string& starting_offsets = "earliest") {
     KafkaSourceOptions ko;
     ko.topic = "events";
     ko.kafka = Kafka();
     if (!group) ko.kafka.erase("group.id");
-    ko.starting_offsets = "earliest";
+    ko.starting_offsets = starting_offsets;
     DeltaSinkOptions so;
     so.table_name = "catalog.streaming.bronze";
     so.path = dir_ + "/bronze";
@@ -228,6 +229,36 @@ TEST_F(GroupSourceTest, AvailableNowIsRefusedInGroupMode) {
                    std::make_unique<BronzeProcessor>(), std::move(sinks));
   Status st = q.Run();
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+}
+
+// startingOffsets = "latest" is resolved once per partition and recorded in the table before
+// anything is read: a member that stops (or dies) before reading anything leaves the marks, so
+// the next owner starts where the first one would have, not at a later "latest".
+TEST_F(GroupSourceTest, LatestIsRecordedAsAMarkBeforeAnythingIsRead) {
+  Produce(60);  // before the group starts: "latest" skips these
+  {
+    auto first = Member(true, "latest");
+    first->Start();
+    ASSERT_TRUE(WaitFor([&] {
+      auto table = delta::DeltaTable::Open(dir_ + "/bronze");
+      if (!table.ok()) return false;
+      auto snapshot = (*table)->LatestSnapshot();
+      return snapshot.ok() && (*snapshot)->txns().size() >= 7;  // batch id + 6 partition marks
+    }));
+    first->Stop();
+  }
+  EXPECT_TRUE(BronzeRows().empty());
+  Produce(60);  // after the marks: the next owner must read every one of these
+  auto second = Member(true, "latest");
+  second->Start();
+  EXPECT_TRUE(WaitFor([&] { return BronzeRows().size() == 60u; }));
+  second->Stop();
+  auto rows = BronzeRows();
+  EXPECT_EQ(rows.size(), 60u);
+  for (const auto& [key, n] : rows) {
+    EXPECT_EQ(n, 1);
+    EXPECT_GE(key.second, 10) << "partition " << key.first << ": a record from before the start";
+  }
 }
 
 }  // namespace

@@ -418,6 +418,7 @@ Result<std::string> KafkaSource::PlanGroupEnd(const std::string& start, const Re
   STRATA_RETURN_IF_ERROR(RefreshWatermarks(owned));
   Offsets initial;  // startingOffsets, resolved only when a partition without a mark appears
   bool have_initial = false;
+  bool unmarked = false;
   for (size_t i = 0; i < owned.size(); ++i) {
     int32_t p = owned[i];
     if (marks[i]) {
@@ -441,11 +442,20 @@ Result<std::string> KafkaSource::PlanGroupEnd(const std::string& start, const Re
     }
     plan.from[p] = unmarked_start_[p];
     plan.expected[p] = -1;
+    unmarked = true;
   }
   Offsets checked;
   checked.next = plan.from;
   STRATA_RETURN_IF_ERROR(CheckDataLoss(checked));
   plan.from = checked.next;
+  // A partition without a mark gets one before anything of it is read: a batch that reads
+  // nothing and commits only the marks. Otherwise an owner that died before its first commit
+  // would leave the partition unmarked, and the next owner would resolve startingOffsets again
+  // ("latest" then skips what was produced in between).
+  if (unmarked) {
+    for (const auto& [p, s] : plan.from) plan.next[p] = s;
+    return Format(plan);
+  }
   int64_t total = 0;
   for (const auto& [p, s] : plan.from) {
     plan.next[p] = std::max(s, watermarks_[p].second);
