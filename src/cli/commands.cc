@@ -398,13 +398,16 @@ int RunPipeline(const RunArgs& args) {
   (*pipeline)->Start();
   // Group mode: this member's status file, from which `strata status --group` reads the group.
   std::unique_ptr<monitor::GroupStatusWriter> group_status;
-  if (config->source.kafka.count("group.id")) {
-    const std::string& bronze = config->bronze.table;
+  if (IsGroupMode(*config)) {
+    auto short_name = [](const std::string& t) { return t.substr(t.rfind('.') + 1); };
+    monitor::GroupStatusWriter::Options o;
+    o.bronze_checkpoint = config->bronze.checkpoint;
+    o.bronze_query = short_name(config->bronze.table);
+    o.listen = http ? http->address() : "";
+    // Silver runs one sub-query per owned partition: its views say what this member owns now.
+    o.partitioned_layer = short_name(config->silver.table);
     group_status = std::make_unique<monitor::GroupStatusWriter>(
-        monitor::GroupStatusWriter::Options{config->bronze.checkpoint,
-                                            bronze.substr(bronze.rfind('.') + 1),
-                                            http ? http->address() : ""},
-        [p = pipeline->get()] { return p->Queries(); });
+        std::move(o), [p = pipeline->get()] { return p->Queries(); });
     group_status->Start();
   }
   while (SleepUnlessStopped(5000)) {

@@ -203,6 +203,30 @@ std::optional<GroupMemberStatus> MemberStatusFromView(const QueryStatusView& bro
   return s;
 }
 
+int32_t PartitionOfSubQuery(const std::string& view_name, const std::string& layer) {
+  const std::string prefix = layer + "[p";
+  if (view_name.size() <= prefix.size() + 1 || view_name.compare(0, prefix.size(), prefix) != 0 ||
+      view_name.back() != ']')
+    return -1;
+  int32_t p = -1;
+  const char* begin = view_name.data() + prefix.size();
+  const char* end = view_name.data() + view_name.size() - 1;
+  auto [ptr, err] = std::from_chars(begin, end, p);
+  return err == std::errc() && ptr == end && p >= 0 ? p : -1;
+}
+
+void OwnPartitions(GroupMemberStatus& status, const std::vector<int32_t>& owned, int64_t now_ms) {
+  std::vector<MemberPartition> out;
+  for (int32_t p : owned) {
+    auto it = std::find_if(status.partitions.begin(), status.partitions.end(),
+                           [&](const MemberPartition& m) { return m.partition == p; });
+    MemberPartition m = it != status.partitions.end() ? *it : MemberPartition{p, -1, -1, -1, 0};
+    m.as_of_ms = now_ms;
+    out.push_back(m);
+  }
+  status.partitions = std::move(out);
+}
+
 Result<GroupStatus> ReadGroupStatus(const GroupStatusOptions& options) {
   GroupStatus out;
   out.now_ms = options.now_ms ? options.now_ms : NowMillis();
@@ -460,7 +484,12 @@ void GroupStatusWriter::Stop() {
 Result<bool> GroupStatusWriter::WriteOnce(bool stopped) {
   std::optional<GroupMemberStatus> s;
   std::vector<QueryProgress> recent;
+  std::set<int32_t> owned;
   for (QueryStatusView& v : queries_()) {
+    if (!options_.partitioned_layer.empty()) {
+      int32_t p = PartitionOfSubQuery(v.name, options_.partitioned_layer);
+      if (p >= 0) owned.insert(p);
+    }
     if (v.name != options_.bronze_query) continue;
     s = MemberStatusFromView(v);
     recent = std::move(v.recent);
@@ -482,10 +511,12 @@ Result<bool> GroupStatusWriter::WriteOnce(bool stopped) {
     }
   }
   if (!last_ || last_->member != s->member) delta::SetMaintenanceMember(s->member);
+  s->written_ms = NowMillis();
+  if (!options_.partitioned_layer.empty())
+    OwnPartitions(*s, std::vector<int32_t>(owned.begin(), owned.end()), s->written_ms);
   s->pid = ::getpid();
   s->host = HostName();
   s->listen = options_.listen;
-  s->written_ms = NowMillis();
   s->interval_ms = options_.interval_ms;
   s->last_rebalance_ms = s->rebalances > 0 ? last_rebalance_ms_ : 0;
   s->stopped = stopped;

@@ -72,6 +72,15 @@ Status WriteMemberStatus(const std::string& bronze_checkpoint, const GroupMember
 // pid, host, listen and the times are left for the caller.
 std::optional<GroupMemberStatus> MemberStatusFromView(const QueryStatusView& bronze);
 
+// Makes `status` own exactly `owned` (ascending): partitions not in it are dropped, and those
+// missing are added without offsets (committed, high watermark and lag -1), as of `now_ms`.
+// Partitions kept are also dated `now_ms`: ownership is current even when bronze has read
+// nothing new from them.
+void OwnPartitions(GroupMemberStatus& status, const std::vector<int32_t>& owned, int64_t now_ms);
+
+// The partition N of a sub-query view named "<layer>[p<N>]", -1 for any other name.
+int32_t PartitionOfSubQuery(const std::string& view_name, const std::string& layer);
+
 // The partition number of a Kafka source position ("clickstream-events-3" -> 3), -1 if none.
 int32_t PartitionOfPosition(const std::string& name);
 
@@ -143,6 +152,10 @@ class GroupStatusWriter {
     std::string bronze_query;  // name of the bronze query in `queries`
     std::string listen;        // this process's HTTP address
     int64_t interval_ms = 2000;
+    // A layer run as one sub-query per owned partition (views "<name>[p<N>]", e.g. silver in
+    // group mode): when set, the partitions owned now are those of its sub-queries
+    // (OwnPartitions), not only those of bronze's newest batch.
+    std::string partitioned_layer;
   };
   GroupStatusWriter(Options options, std::function<std::vector<QueryStatusView>()> queries);
   ~GroupStatusWriter();

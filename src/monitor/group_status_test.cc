@@ -121,6 +121,21 @@ TEST_F(GroupStatusTest, MemberStatusComesFromTheBronzeQuerysProgress) {
   single.recent.push_back(Progress(1000, 0, {}));
   single.recent.back().source_description = "kafka[clickstream-events]";
   EXPECT_FALSE(MemberStatusFromView(single).has_value());
+  // Ownership from the sub-queries of a partitioned layer: 4 is kept (with bronze's offsets),
+  // 1 was revoked, 7 is new (no batch of it yet).
+  GroupMemberStatus owned = *s;
+  OwnPartitions(owned, {4, 7}, 5000);
+  ASSERT_EQ(owned.partitions.size(), 2u);
+  EXPECT_EQ(owned.partitions[0].partition, 4);
+  EXPECT_EQ(owned.partitions[0].lag, 30);
+  EXPECT_EQ(owned.partitions[0].as_of_ms, 5000);
+  EXPECT_EQ(owned.partitions[1].partition, 7);
+  EXPECT_EQ(owned.partitions[1].committed, -1);
+  EXPECT_EQ(owned.partitions[1].lag, -1);
+  EXPECT_EQ(PartitionOfSubQuery("silver_clickstream[p12]", "silver_clickstream"), 12);
+  EXPECT_EQ(PartitionOfSubQuery("silver_clickstream", "silver_clickstream"), -1);
+  EXPECT_EQ(PartitionOfSubQuery("silver_clickstream[px]", "silver_clickstream"), -1);
+  EXPECT_EQ(PartitionOfSubQuery("gold_x[p1]", "silver_clickstream"), -1);
   EXPECT_EQ(PartitionOfPosition("clickstream-events-12"), 12);
   EXPECT_EQ(PartitionOfPosition("delta-version"), -1);
 }
@@ -228,11 +243,13 @@ TEST_F(GroupStatusTest, WriterWritesTheMemberFileAndAStoppedOneOnStop) {
     QueryStatusView bronze;
     bronze.name = "bronze_clickstream";
     bronze.recent = recent;
-    QueryStatusView silver;
-    silver.name = "silver_clickstream";
-    return std::vector<QueryStatusView>{bronze, silver};
+    QueryStatusView p0, p2;
+    p0.name = "silver_clickstream[p0]";
+    p2.name = "silver_clickstream[p2]";
+    return std::vector<QueryStatusView>{bronze, p0, p2};
   };
-  GroupStatusWriter writer({bronze_, "bronze_clickstream", "127.0.0.1:9999", 50}, queries);
+  GroupStatusWriter writer(
+      {bronze_, "bronze_clickstream", "127.0.0.1:9999", 50, "silver_clickstream"}, queries);
   auto none = writer.WriteOnce(false);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(*none);  // no batch yet: the member is not known
@@ -255,9 +272,11 @@ TEST_F(GroupStatusTest, WriterWritesTheMemberFileAndAStoppedOneOnStop) {
   EXPECT_EQ(s->rebalances, 3);
   EXPECT_EQ(s->last_rebalance_ms, 2000);  // the first batch after the third rebalance
   EXPECT_FALSE(s->stopped);
-  ASSERT_EQ(s->partitions.size(), 1u);
+  ASSERT_EQ(s->partitions.size(), 2u);  // its silver sub-queries: 0 and 2
   EXPECT_EQ(s->partitions[0].committed, 9);
   EXPECT_EQ(s->partitions[0].lag, 0);
+  EXPECT_EQ(s->partitions[1].partition, 2);
+  EXPECT_EQ(s->partitions[1].lag, -1);  // bronze has read nothing of it yet
   // The process's maintenance leases now name the member.
   auto lease = delta::MaintenanceLease::TryAcquire(dir_ + "/table", "test");
   ASSERT_TRUE(lease.ok() && *lease);
