@@ -25,9 +25,10 @@ namespace strata::monitor {
 //   {"member":M, "groupId":G, "pid":N, "host":H, "listen":"127.0.0.1:8080",
 //    "writtenMs":T, "intervalMs":2000, "stopped":false, "rebalances":N, "lastRebalanceMs":T,
 //    "partitions":[{"partition":P, "committed":O, "highWatermark":O, "lag":N, "asOfMs":T}]}
-// committed is the next offset to read after the member's last batch of that partition,
-// highWatermark the partition's end when that batch was planned (-1 unknown), lag their
-// difference (-1 unknown), asOfMs the start of that batch (wall clock).
+// partitions are those the member owns; committed is the next offset to read after its last
+// bronze batch of that partition (-1: none yet), highWatermark the partition's end when that
+// batch was planned (-1 unknown), lag their difference (-1 unknown), asOfMs when the claim was
+// made (the write time when ownership comes from sub-queries, else the batch's start).
 
 // One partition as a member reports it.
 struct MemberPartition {
