@@ -5,10 +5,17 @@
 // max. With --spike, the rate steps from --rates' first value to its last for --spike-s seconds
 // and back, and the bronze source's peak lag and the time to catch up are reported.
 //   latency_bench [--rates 10000,100000,200000] [--seconds 60] [--trigger-ms 250] [--spike-s 0]
-//                 [--partitions 48] [--output-mode update|append]
+//                 [--partitions 48] [--output-mode update|append] [--linger-ms 5] [--bare 1]
+//                 [--trace FILE]
+// --linger-ms is the generator's producer linger (records per Kafka message set per partition).
+// --trace FILE writes one line per batch (query, wall-clock ms, rows, phase durations).
+// --bare 1 runs no pipeline: a bare librdkafka consumer (assigned to every partition, reading
+// continuously) measures append-to-consume latency, the embedded cluster's own floor.
 // Gold runs in update mode by default: a gold batch's commit is when its rows' windows become
 // visible (provisional) in the gold tables. In append mode a gold commit only means the rows are
 // in the query's state; a window's row appears when the watermark closes it.
+#include <librdkafka/rdkafka.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -34,7 +41,22 @@ struct BatchLatency {
 
 class Collector : public QueryListener {
  public:
+  // With a trace file, one line per batch: query, wall ms, rows, latency max, phase durations.
+  explicit Collector(std::FILE* trace = nullptr) : trace_(trace) {}
+
   void OnQueryProgress(const QueryProgress& p) override {
+    if (trace_ != nullptr) {
+      std::lock_guard<std::mutex> l(mu_);
+      std::fprintf(trace_, "%lld %s batch %lld rows %lld latency_max %lld state_bytes %lld",
+                   static_cast<long long>(NowMillis()), p.name.c_str(),
+                   static_cast<long long>(p.batch_id), static_cast<long long>(p.num_input_rows),
+                   static_cast<long long>(p.latency_max_ms),
+                   static_cast<long long>(p.state_file_bytes));
+      for (const auto& [phase, ms] : p.duration_ms) {
+        std::fprintf(trace_, " %s %lld", phase.c_str(), static_cast<long long>(ms));
+      }
+      std::fprintf(trace_, "\n");
+    }
     if (p.latency_max_ms < 0 || p.num_input_rows == 0) return;
     std::lock_guard<std::mutex> l(mu_);
     by_query_[p.name].push_back({p.num_input_rows, p.latency_p50_ms, p.latency_p99_ms,
@@ -46,6 +68,7 @@ class Collector : public QueryListener {
   }
 
  private:
+  std::FILE* trace_;
   std::mutex mu_;
   std::map<std::string, std::vector<BatchLatency>> by_query_;
 };
@@ -81,12 +104,59 @@ void Report(const std::map<std::string, std::vector<BatchLatency>>& data) {
   std::fflush(stdout);
 }
 
+// A bare consumer of every partition of `topic` from the beginning until `stop`: per record, the
+// time from its Kafka timestamp to its consumption. Prints p50/p99/max and the record count.
+void RunBareConsumer(const std::string& bootstrap, const std::string& topic, int partitions,
+                     std::atomic<bool>& stop) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), errstr, sizeof(errstr));
+  rd_kafka_conf_set(conf, "group.id", "latency-bench-bare", errstr, sizeof(errstr));
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
+  rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", errstr, sizeof(errstr));
+  rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (rk == nullptr) {
+    std::fprintf(stderr, "bare consumer: %s\n", errstr);
+    return;
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk);
+  std::vector<rd_kafka_message_t*> msgs(10000);
+  std::vector<int64_t> lat;
+  while (!stop.load()) {
+    ssize_t n = rd_kafka_consume_batch_queue(q, 100, msgs.data(), msgs.size());
+    int64_t now = NowMillis();
+    for (ssize_t i = 0; i < n; ++i) {
+      if (msgs[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        lat.push_back(now - rd_kafka_message_timestamp(msgs[i], nullptr));
+      }
+      rd_kafka_message_destroy(msgs[i]);
+    }
+  }
+  rd_kafka_queue_destroy(q);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  std::sort(lat.begin(), lat.end());
+  auto at = [&](double q) {
+    return lat.empty() ? 0 : lat[std::min(lat.size() - 1, size_t(q * lat.size()))];
+  };
+  std::printf("  bare consumer: %zu records, append-to-consume p50 %lld / p99 %lld / max %lld ms\n",
+              lat.size(), static_cast<long long>(at(0.5)), static_cast<long long>(at(0.99)),
+              static_cast<long long>(lat.empty() ? 0 : lat.back()));
+}
+
 int Main(int argc, char** argv) {
   std::vector<double> rates = {10'000, 100'000, 200'000};
   // The embedded cluster keeps ~5 MiB per partition: at 200K events/s that is seconds of data
   // per partition unless there are many partitions.
-  int seconds = 60, trigger_ms = 250, spike_s = 0, partitions = 48;
-  std::string output_mode = "update";
+  int seconds = 60, trigger_ms = 250, spike_s = 0, partitions = 48, linger_ms = 5, bare = 0;
+  std::string output_mode = "update", trace_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rates")) {
       rates.clear();
@@ -101,12 +171,44 @@ int Main(int argc, char** argv) {
       partitions = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--output-mode")) {
       output_mode = argv[i + 1];
+    } else if (!std::strcmp(argv[i], "--linger-ms")) {
+      linger_ms = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--trace")) {
+      trace_path = argv[i + 1];
+    } else if (!std::strcmp(argv[i], "--bare")) {
+      bare = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--spike-s")) {
       spike_s = std::atoi(argv[i + 1]);
     }
   }
   auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", partitions}}, 1});
   if (!cluster.ok()) return 1;
+  if (bare != 0) {
+    for (double rate : rates) {
+      std::string topic = "bare-" + std::to_string(static_cast<int64_t>(rate));
+      if (!(*cluster)->CreateTopic(topic, partitions).ok()) return 1;
+      std::printf("bare consumer, rate %.0f events/s for %d s, %d partitions, linger %d ms:\n",
+                  rate, seconds, partitions, linger_ms);
+      std::atomic<bool> stop{false};
+      std::thread consumer(
+          [&] { RunBareConsumer((*cluster)->bootstrap_servers(), topic, partitions, stop); });
+      std::atomic<bool> never{false};
+      ProduceOptions po;
+      po.bootstrap = (*cluster)->bootstrap_servers();
+      po.topic = topic;
+      po.rate = rate;
+      po.duration_s = seconds;
+      po.generator.seed = static_cast<uint64_t>(rate);
+      po.kafka_config = {{"linger.ms", std::to_string(linger_ms)}};
+      auto st = RunProducer(po, never);
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      stop = true;
+      consumer.join();
+      if (!st.ok()) return 1;
+      std::printf("  produced %.0f events/s\n", st->produced / st->elapsed_s);
+    }
+    return 0;
+  }
   std::string dir =
       (std::filesystem::temp_directory_path() / ("strata_latency_" + std::to_string(::getpid())))
           .string();
@@ -123,7 +225,8 @@ int Main(int argc, char** argv) {
     return 1;
   }
   config->source.kafka["bootstrap.servers"] = (*cluster)->bootstrap_servers();
-  auto collector = std::make_shared<Collector>();
+  std::FILE* trace = trace_path.empty() ? nullptr : std::fopen(trace_path.c_str(), "w");
+  auto collector = std::make_shared<Collector>(trace);
   auto pipeline = Pipeline::Create(*config, {false, collector});
   if (!pipeline.ok()) return 1;
   (*pipeline)->Start();
@@ -136,7 +239,7 @@ int Main(int argc, char** argv) {
     po.duration_s = secs;
     po.generator.seed = static_cast<uint64_t>(rate);
     po.generator.duplicate_fraction = 0.01;
-    po.kafka_config = {{"linger.ms", "5"}};
+    po.kafka_config = {{"linger.ms", std::to_string(linger_ms)}};
     return RunProducer(po, stop);
   };
   if (spike_s == 0) {
@@ -179,6 +282,7 @@ int Main(int argc, char** argv) {
   }
   Status st = (*pipeline)->Stop();
   pipeline->reset();
+  if (trace != nullptr) std::fclose(trace);
   std::filesystem::remove_all(dir);
   return st.ok() ? 0 : 1;
 }

@@ -32,6 +32,13 @@ struct EmbeddedClusterOptions {
 // one internal thread. Retention is the mock's: roughly 5 MiB or 100,000 message sets per
 // partition, after which the oldest data is deleted (the log start offset moves up).
 //
+// Cost: the mock finds a fetch's start by walking the partition's list of message sets from the
+// oldest (librdkafka 2.0's rd_kafka_mock_msgset_find), and returns at most one message set per
+// partition per Fetch. Reading therefore costs about (message sets produced) x (message sets
+// retained per partition): many partitions fed small batches (a short producer linger.ms, a low
+// rate per partition) make its single thread the bottleneck (docs/benchmarks.md, "48
+// partitions"). Producers that batch more per partition keep it cheap.
+//
 // Thread-safety: all methods may be called from any thread, but not concurrently with Stop().
 class EmbeddedCluster {
  public:
