@@ -191,6 +191,19 @@ TEST_F(ScaleOutTest, ThreeProcessesOneKilledOneAddedOneStoppedLoseAndDuplicateNo
   const std::string bootstrap = StartKafka();
   ASSERT_FALSE(bootstrap.empty()) << ReadFile(dir_ + "/kafka.log");
   const std::string config = WriteConfig(bootstrap);
+  // The traffic (45 s, event time = the wall clock) must cross a minute boundary by more than
+  // gold's watermark delay, so that a window closes during the test: start it at second 22-50.
+  {
+    using std::chrono::system_clock;
+    auto second = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(
+                 system_clock::now().time_since_epoch())
+                 .count() %
+             60;
+    };
+    while (second() < 22 || second() > 50)
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   // Steady traffic for the whole scenario.
   // Only valid events, some delivered twice: silver's truth is then bronze's distinct events.
   Process producer({"produce", "--bootstrap-servers", bootstrap, "--rate", "400", "--duration",
