@@ -12,9 +12,6 @@ namespace {
 
 constexpr size_t kBatchMessages = 10000;
 constexpr int kMaxWaitMs = 100;  // longest single wait, so errors are served regularly
-// Messages of one partition held for the next call before the partition is paused (~8 MiB of
-// clickstream events), so that one slow partition does not make the others pile up in memory.
-constexpr int64_t kMaxHeldPerPartition = 20000;
 
 bool IsUnknownTopic(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
@@ -67,7 +64,6 @@ Result<std::unique_ptr<KafkaReader>> KafkaReader::Create(
 }
 
 KafkaReader::~KafkaReader() {
-  for (rd_kafka_message_t* m : held_) rd_kafka_message_destroy(m);
   if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
   if (rk_ != nullptr) {
     rd_kafka_consumer_close(rk_);
@@ -178,188 +174,53 @@ Status KafkaReader::DataLossStatus(const std::string& topic, int32_t partition, 
   return DataLoss(std::move(msg));
 }
 
-void KafkaReader::Unassign() {
-  for (rd_kafka_message_t* m : held_) rd_kafka_message_destroy(m);
-  held_.clear();
-  if (!assigned_topic_.empty()) rd_kafka_assign(rk_, nullptr);
-  assigned_topic_.clear();
-  std::fill(resume_at_.begin(), resume_at_.end(), -1);
-  for (;;) {
-    ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, msgs_.data(), msgs_.size());
-    if (n <= 0) break;
-    for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(msgs_[i]);
-  }
-}
-
-Status KafkaReader::HandleMessages(const std::string& topic, rd_kafka_message_t** msgs, size_t n,
-                                   RecordSink& sink, size_t& remaining,
-                                   std::vector<int32_t>& to_pause) {
-  Status result;
-  records_.clear();
-  size_t destroy = 0;  // msgs[0, destroy) are destroyed once the sink has had the records
-  auto hold = [&](rd_kafka_message_t* m, PartitionState& s) {
-    holding_.push_back(m);
-    if (++s.held == kMaxHeldPerPartition && !s.paused) {
-      s.paused = true;  // a memory bound while other partitions are still being read
-      to_pause.push_back(s.partition);
-    }
-  };
-  auto finish = [&](PartitionState& s) {
-    s.done = true;
-    --remaining;
-  };
-  for (size_t i = 0; i < n; ++i) {
-    rd_kafka_message_t* m = msgs[i];
-    if (!result.ok()) {
-      msgs[destroy++] = m;
-      continue;
-    }
-    if (m->rkt != topic_handle_ && m->rkt != nullptr) {
-      if (std::strcmp(rd_kafka_topic_name(m->rkt), topic.c_str()) != 0) {
-        msgs[destroy++] = m;
-        continue;
-      }
-      topic_handle_ = m->rkt;
-    }
-    int slot = (m->rkt != nullptr && m->partition >= 0 &&
-                static_cast<size_t>(m->partition) < slot_of_partition_.size())
-                   ? slot_of_partition_[m->partition]
-                   : -1;
-    if (slot < 0) {
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {  // a client-wide error: for the timeout message
-        std::lock_guard<std::mutex> lock(error_mu_);
-        last_error_ = std::string(rd_kafka_err2name(m->err)) + ": " + rd_kafka_message_errstr(m);
-      }
-      msgs[destroy++] = m;
-      continue;
-    }
-    PartitionState& s = states_[slot];
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (s.done) {  // about offsets after this call's range: the next call's business
-        hold(m, s);
-        continue;
-      }
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (m->offset >= s.end) finish(s);
-      } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
-                 m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-        result = DataLossStatus(topic, m->partition, m->offset, rd_kafka_message_errstr(m));
-      } else if (IsUnknownTopic(m->err)) {
-        result = NotFound("Kafka topic " + topic + " partition " + std::to_string(m->partition) +
-                          " at " + bootstrap_ + ": " + rd_kafka_message_errstr(m));
-      } else {
-        std::lock_guard<std::mutex> lock(error_mu_);
-        last_error_ = std::string(rd_kafka_err2name(m->err)) + ": " + rd_kafka_message_errstr(m);
-      }
-      msgs[destroy++] = m;
-      continue;
-    }
-    if (m->offset < s.next) {  // before the range, or a duplicate
-      msgs[destroy++] = m;
-      continue;
-    }
-    if (m->offset >= s.end) {  // after the range (offsets come in order: nothing more in it)
-      if (!s.done) finish(s);
-      hold(m, s);
-      continue;
-    }
-    msgs[destroy++] = m;
-    KafkaRecord& r = records_.emplace_back();
-    r.has_key = m->key != nullptr;
-    r.key = r.has_key ? std::string_view(static_cast<const char*>(m->key), m->key_len)
-                      : std::string_view();
-    r.has_value = m->payload != nullptr;
-    r.value = r.has_value ? std::string_view(static_cast<const char*>(m->payload), m->len)
-                          : std::string_view();
-    r.offset = m->offset;
-    r.partition = m->partition;
-    rd_kafka_timestamp_type_t ts_type;
-    r.timestamp_ms = rd_kafka_message_timestamp(m, &ts_type);
-    s.next = m->offset + 1;
-    if (s.next >= s.end) finish(s);
-  }
-  if (result.ok() && !records_.empty()) {
-    result = sink.OnRecords(topic, records_.data(), records_.size());
-  }
-  records_.clear();
-  for (size_t i = 0; i < destroy; ++i) rd_kafka_message_destroy(msgs[i]);
-  return result;
+void KafkaReader::DestroyBatch(size_t n) {
+  for (size_t i = 0; i < n; ++i) rd_kafka_message_destroy(msgs_[i]);
 }
 
 Status KafkaReader::ReadRange(const std::string& topic, const std::vector<PartitionRange>& ranges,
                               RecordSink& sink, std::chrono::steady_clock::time_point deadline) {
   states_.clear();
   std::fill(slot_of_partition_.begin(), slot_of_partition_.end(), -1);
-  topic_handle_ = nullptr;
   size_t remaining = 0;
-  bool keep = !assigned_topic_.empty() && assigned_topic_ == topic;
+  rd_kafka_topic_partition_list_t* assignment =
+      rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()));
   for (const PartitionRange& r : ranges) {
     std::string where = "Kafka read of " + topic + " partition " + std::to_string(r.partition);
     if (r.partition < 0 || r.start < 0 || r.start > r.end) {
+      rd_kafka_topic_partition_list_destroy(assignment);
       return InvalidArgument(where + ": bad range [" + std::to_string(r.start) + ", " +
                              std::to_string(r.end) + ")");
     }
     if (static_cast<size_t>(r.partition) >= slot_of_partition_.size()) {
       slot_of_partition_.resize(r.partition + 1, -1);
     }
-    if (slot_of_partition_[r.partition] != -1) return InvalidArgument(where + ": listed twice");
+    if (slot_of_partition_[r.partition] != -1) {
+      rd_kafka_topic_partition_list_destroy(assignment);
+      return InvalidArgument(where + ": listed twice");
+    }
     slot_of_partition_[r.partition] = static_cast<int>(states_.size());
-    states_.push_back({r.partition, r.start, r.end, r.start == r.end, false, 0});
+    states_.push_back({r.start, r.end, r.start == r.end});
     if (r.start == r.end) continue;
+    rd_kafka_topic_partition_list_add(assignment, topic.c_str(), r.partition)->offset = r.start;
     ++remaining;
-    keep = keep && static_cast<size_t>(r.partition) < resume_at_.size() &&
-           resume_at_[r.partition] == r.start;
   }
-  if (remaining == 0) return Status::OK();
-  if (resume_at_.size() < slot_of_partition_.size()) {
-    resume_at_.resize(slot_of_partition_.size(), -1);
-  }
-
-  if (keep) {
-    // Assigned partitions outside this call: whatever the queue has for them is held.
-    for (size_t p = 0; p < resume_at_.size(); ++p) {
-      if (resume_at_[p] < 0 || (p < slot_of_partition_.size() && slot_of_partition_[p] != -1)) {
-        continue;
-      }
-      if (p >= slot_of_partition_.size()) slot_of_partition_.resize(p + 1, -1);
-      slot_of_partition_[p] = static_cast<int>(states_.size());
-      states_.push_back({static_cast<int32_t>(p), resume_at_[p], resume_at_[p], true, false, 0});
-    }
-  } else {
-    Unassign();
-    rd_kafka_topic_partition_list_t* assignment =
-        rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()));
-    for (const PartitionRange& r : ranges) {
-      rd_kafka_topic_partition_list_add(assignment, topic.c_str(), r.partition)->offset = r.start;
-    }
-    // A pause from an earlier call sticks to the partition. Lift it before assigning: the
-    // fetch start that assign() sends then wakes the broker thread with the partition fetchable
-    // (a resume sent after it would only be noticed at the broker thread's next idle wakeup).
-    rd_kafka_resp_err_t err = rd_kafka_resume_partitions(rk_, assignment);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = rd_kafka_assign(rk_, assignment);
+  if (remaining == 0) {
     rd_kafka_topic_partition_list_destroy(assignment);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Internal("Kafka read of " + topic + ": assign failed: " + rd_kafka_err2str(err));
-    }
-    assigned_topic_ = topic;
-    for (const PartitionRange& r : ranges) resume_at_[r.partition] = r.start;
+    return Status::OK();
+  }
+  // A pause from an earlier call sticks to the partition. Lift it before assigning: the
+  // fetch start that assign() sends then wakes the broker thread with the partition fetchable
+  // (a resume sent after it would only be noticed at the broker thread's next idle wakeup).
+  rd_kafka_resp_err_t err = rd_kafka_resume_partitions(rk_, assignment);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = rd_kafka_assign(rk_, assignment);
+  rd_kafka_topic_partition_list_destroy(assignment);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Internal("Kafka read of " + topic + ": assign failed: " + rd_kafka_err2str(err));
   }
 
-  std::vector<int32_t> to_pause;
-  auto pause = [&] {
-    if (to_pause.empty()) return;
-    rd_kafka_topic_partition_list_t* list =
-        rd_kafka_topic_partition_list_new(static_cast<int>(to_pause.size()));
-    for (int32_t p : to_pause) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
-    rd_kafka_pause_partitions(rk_, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    to_pause.clear();
-  };
-  // First what the previous call took from the queue beyond its ranges, in the order taken.
-  holding_.clear();
-  Status result = HandleMessages(topic, held_.data(), held_.size(), sink, remaining, to_pause);
-  held_.clear();
-  pause();
+  Status result;
+  const rd_kafka_topic_t* topic_handle = nullptr;  // the last handle verified to be `topic`
   while (remaining > 0 && result.ok()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) break;
@@ -379,10 +240,76 @@ Status KafkaReader::ReadRange(const std::string& topic, const std::vector<Partit
     }
     rd_kafka_poll(rk_, 0);  // serves error_cb
     if (n <= 0) continue;
-    result = HandleMessages(topic, msgs_.data(), static_cast<size_t>(n), sink, remaining, to_pause);
-    pause();
+    records_.clear();
+    rd_kafka_topic_partition_list_t* finished = nullptr;
+    for (ssize_t i = 0; i < n && result.ok(); ++i) {
+      const rd_kafka_message_t* m = msgs_[i];
+      if (m->rkt != topic_handle && m->rkt != nullptr) {
+        if (std::strcmp(rd_kafka_topic_name(m->rkt), topic.c_str()) != 0) continue;
+        topic_handle = m->rkt;
+      }
+      int slot = (m->rkt != nullptr && m->partition >= 0 &&
+                  static_cast<size_t>(m->partition) < slot_of_partition_.size())
+                     ? slot_of_partition_[m->partition]
+                     : -1;
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (slot < 0) {  // a client-wide error: keep it for the timeout message
+          std::lock_guard<std::mutex> lock(error_mu_);
+          last_error_ = std::string(rd_kafka_err2name(m->err)) + ": " + rd_kafka_message_errstr(m);
+          continue;
+        }
+        PartitionState& s = states_[slot];
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          if (!s.done && m->offset >= s.end) {
+            s.done = true;
+            --remaining;
+          }
+        } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                   m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+          if (!s.done) {
+            result = DataLossStatus(topic, m->partition, m->offset, rd_kafka_message_errstr(m));
+          }
+        } else if (IsUnknownTopic(m->err)) {
+          result = NotFound("Kafka topic " + topic + " partition " + std::to_string(m->partition) +
+                            " at " + bootstrap_ + ": " + rd_kafka_message_errstr(m));
+        } else {
+          std::lock_guard<std::mutex> lock(error_mu_);
+          last_error_ = std::string(rd_kafka_err2name(m->err)) + ": " + rd_kafka_message_errstr(m);
+        }
+        continue;
+      }
+      if (slot < 0) continue;
+      PartitionState& s = states_[slot];
+      if (s.done || m->offset < s.next || m->offset >= s.end) continue;
+      KafkaRecord& r = records_.emplace_back();
+      r.has_key = m->key != nullptr;
+      r.key = r.has_key ? std::string_view(static_cast<const char*>(m->key), m->key_len)
+                        : std::string_view();
+      r.has_value = m->payload != nullptr;
+      r.value = r.has_value ? std::string_view(static_cast<const char*>(m->payload), m->len)
+                            : std::string_view();
+      r.offset = m->offset;
+      r.partition = m->partition;
+      rd_kafka_timestamp_type_t ts_type;
+      r.timestamp_ms = rd_kafka_message_timestamp(m, &ts_type);
+      s.next = m->offset + 1;
+      if (s.next >= s.end) {
+        s.done = true;
+        --remaining;
+        if (finished == nullptr) finished = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_list_add(finished, topic.c_str(), m->partition);
+      }
+    }
+    if (result.ok() && !records_.empty()) {
+      result = sink.OnRecords(topic, records_.data(), records_.size());
+    }
+    if (finished != nullptr) {  // stop fetching what we no longer need
+      rd_kafka_pause_partitions(rk_, finished);
+      rd_kafka_topic_partition_list_destroy(finished);
+    }
+    records_.clear();
+    DestroyBatch(static_cast<size_t>(n));
   }
-  held_.swap(holding_);
 
   if (result.ok() && remaining > 0) {
     for (const PartitionRange& r : ranges) {
@@ -397,24 +324,12 @@ Status KafkaReader::ReadRange(const std::string& topic, const std::vector<Partit
       break;
     }
   }
-  if (!result.ok()) {
-    // Drop the assignment and whatever was prefetched for it: the next call seeks afresh.
-    Unassign();
-    return result;
-  }
-  // Keep fetching from where this call ended, for the next one.
-  for (const PartitionRange& r : ranges) {
-    if (r.start < r.end) resume_at_[r.partition] = r.end;
-  }
-  for (const PartitionState& s : states_) {
-    if (s.paused) to_pause.push_back(s.partition);
-  }
-  if (!to_pause.empty()) {
-    rd_kafka_topic_partition_list_t* list =
-        rd_kafka_topic_partition_list_new(static_cast<int>(to_pause.size()));
-    for (int32_t p : to_pause) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
-    rd_kafka_resume_partitions(rk_, list);
-    rd_kafka_topic_partition_list_destroy(list);
+  // Drop the assignment and whatever was prefetched for it, so the next call starts clean.
+  rd_kafka_assign(rk_, nullptr);
+  for (;;) {
+    ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, msgs_.data(), msgs_.size());
+    if (n <= 0) break;
+    DestroyBatch(static_cast<size_t>(n));
   }
   return result;
 }

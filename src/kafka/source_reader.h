@@ -86,12 +86,6 @@ class KafkaReader {
   // An error can come after the sink already got records (of other partitions, or the first
   // offsets of the failing one); a caller that needs all-or-nothing discards them.
   // Record views are valid only during the OnRecords call that delivers them.
-  //
-  // The assignment is kept between calls: after a successful call the consumer goes on
-  // fetching every assigned partition from where the call ended (bounded by queued.min.messages
-  // and queued.max.messages.kbytes), so that a call whose ranges start where the previous one's
-  // ended finds its records already fetched. Any other start (a replay, a gap, another topic)
-  // or a failed call drops the assignment and what was prefetched, and the next call seeks.
   Status ReadRange(const std::string& topic, const std::vector<PartitionRange>& ranges,
                    RecordSink& sink, std::chrono::steady_clock::time_point deadline);
 
@@ -99,12 +93,9 @@ class KafkaReader {
 
  private:
   struct PartitionState {
-    int32_t partition = 0;
     int64_t next = 0;  // next offset to deliver
     int64_t end = 0;
     bool done = false;
-    bool paused = false;  // paused during this call (resumed when it succeeds)
-    int64_t held = 0;     // messages held for the next call
   };
 
   KafkaReader() = default;
@@ -112,14 +103,7 @@ class KafkaReader {
   std::string LastError();
   Status DataLossStatus(const std::string& topic, int32_t partition, int64_t offset,
                         const std::string& reason);
-  // Drops the assignment, the held messages and whatever the consumer queue prefetched.
-  void Unassign();
-  // Sorts `n` messages taken from the consumer queue into records for the sink (delivered
-  // before returning), messages for partitions already finished in this call (kept in held_,
-  // in order, for the next call) and the rest (destroyed). Updates states_ and `remaining`;
-  // appends partitions that finished or got a held message to `to_pause`.
-  Status HandleMessages(const std::string& topic, rd_kafka_message_s** msgs, size_t n,
-                        RecordSink& sink, size_t& remaining, std::vector<int32_t>& to_pause);
+  void DestroyBatch(size_t n);
 
   rd_kafka_s* rk_ = nullptr;
   rd_kafka_queue_s* queue_ = nullptr;  // the consumer queue
@@ -128,14 +112,6 @@ class KafkaReader {
   std::vector<KafkaRecord> records_;       // reused across calls
   std::vector<int> slot_of_partition_;     // partition id -> index into states_, -1 if none
   std::vector<PartitionState> states_;
-  // The kept assignment: topic ("" = none) and, per partition id, the offset a call must start
-  // at to continue from the consumer's position (-1 = not assigned).
-  std::string assigned_topic_;
-  std::vector<int64_t> resume_at_;
-  // Messages taken from the queue beyond their partition's range, for the next call (owned).
-  std::vector<rd_kafka_message_s*> held_;
-  std::vector<rd_kafka_message_s*> holding_;  // scratch for the messages held by one call
-  const void* topic_handle_ = nullptr;  // the last topic handle verified to be this call's topic
   std::mutex error_mu_;
   std::string last_error_;  // guarded by error_mu_
 };
