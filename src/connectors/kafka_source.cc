@@ -249,6 +249,9 @@ Result<std::string> KafkaSource::Reconcile(const std::string& offset) {
     return Format(o);
   }
   STRATA_ASSIGN_OR_RETURN(Offsets o, Parse(offset));
+  // The log's bounds as of now: a query that stood by for its checkpoint opened the source
+  // long before, and the holder has read further since (a stale end would look like data loss).
+  STRATA_RETURN_IF_ERROR(RefreshWatermarks());
   if (o.cluster != cluster_id_) {
     if (options_.on_cluster_change != "reset") {
       return InvalidArgument("the checkpoint's Kafka offsets belong to cluster '" + o.cluster +
