@@ -62,10 +62,11 @@ struct QueryStatusView {
 //   1. plan: the source range [start, end), the batch timestamp and watermark are written to
 //      offsets/N before anything is read;
 //   2. run: the range is read and processed from the state of batch N-1;
-//   3. state: the processor's state after N is written to state/N;
+//   3. state: the processor's state after N is written to state/N (on another thread, while
+//      step 4 runs);
 //   4. sinks: each sink commits its rows with txn (query id, N), skipping a sink that already
 //      holds N;
-//   5. commits/N is written.
+//   5. once state/N is durable, commits/N is written.
 // A crash anywhere re-runs N from step 2 with the same plan; a committed batch never runs again.
 //
 // One query runs per checkpoint directory at a time: Initialize takes an exclusive lock on
