@@ -45,8 +45,11 @@ Status AddMissingColumns(const std::string& name, const std::string& path, const
   auto table = delta::DeltaTable::Open(path);
   if (table.status().code() == StatusCode::kNotFound) return Status::OK();
   if (!table.ok()) return table.status().WithContext("table " + name);
-  STRATA_ASSIGN_OR_RETURN(auto snapshot, (*table)->LatestSnapshot());
-  auto current = snapshot->schema();
+  auto snapshot = (*table)->LatestSnapshot();
+  // A log without commits: a process died creating the table; EnsureTable creates it.
+  if (snapshot.status().code() == StatusCode::kNotFound) return Status::OK();
+  if (!snapshot.ok()) return snapshot.status().WithContext("table " + name);
+  auto current = (*snapshot)->schema();
   if (!current.ok()) return current.status().WithContext("table " + name);
   if (current->num_fields() >= schema.num_fields()) return Status::OK();
   for (size_t i = 0; i < schema.num_fields(); ++i) {
@@ -58,9 +61,9 @@ Status AddMissingColumns(const std::string& name, const std::string& path, const
       return Status::OK();
     }
   }
-  delta::Metadata md = snapshot->metadata();
+  delta::Metadata md = (*snapshot)->metadata();
   md.schema_string = schema.ToSparkJson();
-  auto txn = (*table)->StartTransaction(snapshot);
+  auto txn = (*table)->StartTransaction(*snapshot);
   txn->SetMetadata(std::move(md));
   txn->SetOperation("ADD COLUMNS");
   auto v = txn->Commit();

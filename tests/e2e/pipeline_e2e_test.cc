@@ -367,5 +367,37 @@ TEST_F(PipelineE2ETest, RestartWithOtherWindowsIsRefusedButOtherTriggersAreFine)
   EXPECT_NE(st.message().find("window=120000ms"), std::string::npos) << st.ToString();
 }
 
+// A process killed while it created a table leaves a _delta_log without commits: the next start
+// creates the table instead of failing on it.
+TEST_F(PipelineE2ETest, ATableWhoseCreationWasCutShortIsCreatedOnTheNextStart) {
+  Produce(/*seed=*/11, kStartMs, 500, 0);
+  std::filesystem::create_directories(Config().silver.path + "/_delta_log");
+  auto p = Pipeline::Create(Config(), {true, nullptr});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE((*p)->RunAvailableNow().ok());
+  auto silver = delta::DeltaTable::Open(Config().silver.path);
+  ASSERT_TRUE(silver.ok());
+  EXPECT_TRUE((*silver)->LatestSnapshot().ok());
+}
+
+// Switching between one process and a consumer group would start the other kind of checkpoint
+// from nothing and write every row again: refused, naming the checkpoint.
+TEST_F(PipelineE2ETest, SwitchingBetweenOneProcessAndAGroupIsRefused) {
+  Produce(/*seed=*/12, kStartMs, 500, 0);
+  RunPipeline();
+  PipelineConfig group = Config();
+  group.source.kafka["group.id"] = "g";
+  auto to_group = Pipeline::Create(group, {false, nullptr});
+  ASSERT_FALSE(to_group.ok());
+  EXPECT_EQ(to_group.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(to_group.status().message().find(Config().silver.checkpoint), std::string::npos)
+      << to_group.status().ToString();
+  std::filesystem::create_directories(Config().bronze.checkpoint + "/members/m-1");
+  auto to_single = Pipeline::Create(Config(), {true, nullptr});
+  ASSERT_FALSE(to_single.ok());
+  EXPECT_NE(to_single.status().message().find("consumer group"), std::string::npos)
+      << to_single.status().ToString();
+}
+
 }  // namespace
 }  // namespace strata
