@@ -227,7 +227,7 @@ int Main(int argc, char** argv) {
   config->source.kafka["bootstrap.servers"] = (*cluster)->bootstrap_servers();
   std::FILE* trace = trace_path.empty() ? nullptr : std::fopen(trace_path.c_str(), "w");
   auto collector = std::make_shared<Collector>(trace);
-  auto pipeline = Pipeline::Create(*config, {false, collector});
+  auto pipeline = Pipeline::Create(*config, {false, collector, nullptr});
   if (!pipeline.ok()) return 1;
   (*pipeline)->Start();
 

@@ -193,9 +193,10 @@ int RunDemo(const DemoArgs& args) {
   auto monitoring = monitor::Monitoring::FromPipelineConfig(config);
   if (!monitoring.ok()) return Fail(monitoring.status());
   auto pipeline = Pipeline::Create(
-      config,
-      {false, std::make_shared<CompositeListener>(std::vector<std::shared_ptr<QueryListener>>{
-                  metrics, (*http)->listener(), (*monitoring)->listener()})});
+      config, {false,
+               std::make_shared<CompositeListener>(std::vector<std::shared_ptr<QueryListener>>{
+                   metrics, (*http)->listener(), (*monitoring)->listener()}),
+               (*monitoring)->record_observer()});
   if (!pipeline.ok()) return Fail(pipeline.status());
   (*http)->SetQueriesProvider([p = pipeline->get()] { return p->Queries(); });
   (*http)->SetAlertsProvider([m = monitoring->get()] { return m->AlertsJson(); });
@@ -375,7 +376,8 @@ int RunPipeline(const RunArgs& args) {
   std::shared_ptr<QueryListener> listener =
       std::make_shared<CompositeListener>(std::vector<std::shared_ptr<QueryListener>>{
           metrics, http ? http->listener() : nullptr, (*monitoring)->listener()});
-  auto pipeline = Pipeline::Create(*config, {args.available_now, listener});
+  auto pipeline =
+      Pipeline::Create(*config, {args.available_now, listener, (*monitoring)->record_observer()});
   if (!pipeline.ok()) return Fail(pipeline.status());
   // The server's providers read the pipeline and the monitoring: on every return from here on,
   // the server stops before they are destroyed.

@@ -22,9 +22,14 @@ constexpr std::chrono::milliseconds kMetadataTimeout{10'000};
 class DecodingSink : public RecordSink {
  public:
   DecodingSink(RecordDecoder* decoder, const MicroBatchSource::Emit& emit, int64_t ingestion_ms,
-               size_t max_rows)
-      : decoder_(decoder), emit_(emit), ingestion_ms_(ingestion_ms), max_rows_(max_rows) {}
+               size_t max_rows, RecordObserver* observer)
+      : decoder_(decoder),
+        emit_(emit),
+        ingestion_ms_(ingestion_ms),
+        max_rows_(max_rows),
+        observer_(observer) {}
   Status OnRecords(std::string_view topic, const KafkaRecord* records, size_t count) override {
+    if (observer_) observer_->ObserveRecords(topic, records, count);
     STRATA_RETURN_IF_ERROR(decoder_->Decode(topic, records, count, ingestion_ms_));
     if (decoder_->buffered_rows() >= max_rows_) return emit_(decoder_->Finish());
     return Status::OK();
@@ -39,6 +44,7 @@ class DecodingSink : public RecordSink {
   const MicroBatchSource::Emit& emit_;
   int64_t ingestion_ms_;
   size_t max_rows_;
+  RecordObserver* observer_;
 };
 
 }  // namespace
@@ -349,7 +355,8 @@ Status KafkaSource::Read(const std::string& start, const std::string& end,
     }
   }
   if (ranges.empty()) return Status::OK();
-  DecodingSink sink(decoder_.get(), emit, batch_timestamp_ms, options_.max_batch_rows);
+  DecodingSink sink(decoder_.get(), emit, batch_timestamp_ms, options_.max_batch_rows,
+                    options_.record_observer.get());
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.read_timeout_ms);
   Status st = reader_->ReadRange(options_.topic, ranges, sink, deadline);

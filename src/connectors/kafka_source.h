@@ -43,6 +43,8 @@ struct KafkaSourceOptions {
   // Group mode: receives the member's assignment (for the partitioned silver and gold queries
   // of the same process, pipeline/partitioned_query.h). Optional.
   std::shared_ptr<AssignmentBoard> assignment_board;
+  // Sees every record read, before it is decoded (data-quality monitoring). Optional.
+  std::shared_ptr<RecordObserver> record_observer;
 };
 
 // A Kafka topic as a micro-batch source (Spark's Kafka source, with strata's cluster check).

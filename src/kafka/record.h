@@ -31,4 +31,14 @@ class RecordSink {
                                          size_t count) = 0;
 };
 
+// Sees every record a source reads, beside the sink that decodes them (e.g. data-quality
+// monitoring of the producers' raw JSON). Called on the reader's thread with views valid only
+// during the call: copy what is kept. Must not block and cannot fail the read. A record may be
+// seen again when a batch is read again (a retry or a replay after a restart).
+class RecordObserver {
+ public:
+  virtual ~RecordObserver() = default;
+  virtual void ObserveRecords(std::string_view topic, const KafkaRecord* records, size_t count) = 0;
+};
+
 }  // namespace strata

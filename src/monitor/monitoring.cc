@@ -57,8 +57,7 @@ Result<std::unique_ptr<Monitoring>> Monitoring::Create(const PipelineConfig& pip
   // bronze triggers plus a margin after its end.
   const int64_t close_delay = 2 * pipeline.bronze.trigger.interval_ms + 2000;
   m->quality_ = std::make_shared<QualityMonitor>(c, m->alerts_.get(), close_delay);
-  auto bs = pipeline.source.kafka.find("bootstrap.servers");
-  if (c.schema_drift_table && bs != pipeline.source.kafka.end()) {
+  if (c.schema_drift_table) {
     m->drift_table_name_ = pipeline.SchemaDriftTableName();
     m->drift_table_path_ = TablePathFor(pipeline.data_dir, m->drift_table_name_);
     STRATA_ASSIGN_OR_RETURN(
@@ -67,15 +66,9 @@ Result<std::unique_ptr<Monitoring>> Monitoring::Create(const PipelineConfig& pip
                                static_cast<size_t>(c.drift_samples)));
     m->quality_->set_drift_table(m->drift_table_.get());
   }
-  if (m->quality_->HasRules() || m->drift_table_) {
-    if (bs == pipeline.source.kafka.end())
-      return InvalidArgument("data-quality rules need kafka.\"bootstrap.servers\"");
-    STRATA_ASSIGN_OR_RETURN(
-        m->tap_, KafkaQualityTap::Create(m->quality_, ShortName(pipeline.bronze.table),
-                                         pipeline.source.topic, bs->second, pipeline.source.kafka,
-                                         std::min<int64_t>(1000, c.quality_interval_ms / 2)));
-    listeners.push_back(m->tap_);
-  }
+  if (m->quality_->HasRules() || m->drift_table_)
+    m->tap_ = std::make_shared<QualityTap>(m->quality_,
+                                           std::min<int64_t>(1000, c.quality_interval_ms / 2));
   m->listener_ = std::make_shared<CompositeListener>(std::move(listeners));
   return m;
 }

@@ -16,15 +16,16 @@
 namespace strata::monitor {
 
 // Everything issue 6 runs beside a pipeline, wired from the config: the progress log, the
-// health rules with their timer, freshness per gold table, the data-quality monitors fed by a
-// Kafka tap on the bronze query, alerts and webhooks. Pass listener() to the pipeline (e.g. in a
-// CompositeListener); the server reads AlertsJson()/FreshnessSnapshot() (thread-safe).
+// health rules with their timer, freshness per gold table, the data-quality monitors fed with the
+// records the bronze query reads, alerts and webhooks. Pass listener() to the pipeline (e.g. in a
+// CompositeListener) and record_observer() as PipelineOptions::bronze_observer; the server reads
+// AlertsJson()/FreshnessSnapshot() (thread-safe).
 // Lifecycle: Create, Start, then Stop before the pipeline stops (so that a shutdown is not
 // reported as a stopped query); the destructor stops too.
 class Monitoring {
  public:
-  // Errors: the progress log cannot be opened, a webhook URL is invalid, the Kafka tap cannot
-  // create its reader; each names the thing.
+  // Errors: the progress log or the drift table cannot be opened, a webhook URL is invalid;
+  // each names the thing.
   static Result<std::unique_ptr<Monitoring>> Create(const PipelineConfig& pipeline,
                                                     MonitoringConfig config);
   // Reads [monitoring]/[alerts] from the pipeline's file (pipeline.source_file), or the defaults
@@ -33,6 +34,9 @@ class Monitoring {
   ~Monitoring();
 
   std::shared_ptr<QueryListener> listener() const { return listener_; }
+  // The data-quality tap, for PipelineOptions::bronze_observer; null when no quality rule and
+  // no drift table is configured.
+  std::shared_ptr<RecordObserver> record_observer() const { return tap_; }
   void Start();
   void Stop();
 
@@ -65,7 +69,7 @@ class Monitoring {
   std::unique_ptr<SchemaDriftTable> drift_table_;
   std::shared_ptr<HealthMonitor> health_;
   std::shared_ptr<QualityMonitor> quality_;
-  std::shared_ptr<KafkaQualityTap> tap_;
+  std::shared_ptr<QualityTap> tap_;
   std::shared_ptr<QueryListener> listener_;
 };
 

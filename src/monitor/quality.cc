@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 
 #include "core/json_writer.h"
 #include "core/time_util.h"
-#include "kafka/source_reader.h"
 
 namespace strata::monitor {
 namespace {
@@ -30,6 +30,7 @@ constexpr std::array<KnownField, 10> kFields = {{{"event_id", Want::kString},
                                                  {"event_timestamp", Want::kNumber},
                                                  {"properties", Want::kObjectOrString}}};
 constexpr size_t kMinRecordsToJudge = 20;
+static_assert(kFields.size() == 10, "QualityMonitor::kKnownFields");
 
 int FieldIndex(std::string_view key) {
   for (size_t i = 0; i < kFields.size(); ++i)
@@ -90,12 +91,6 @@ std::string SamplesJson(const std::vector<std::string>& samples) {
   return w.Take();
 }
 
-// Per-thread parser and padded buffer: Observe is called from one feeding thread.
-struct Parser {
-  simdjson::ondemand::parser parser;
-  std::string buffer;
-};
-
 }  // namespace
 
 double QualityMonitor::Baseline::Mean() const {
@@ -127,20 +122,60 @@ QualityMonitor::QualityMonitor(const MonitoringConfig& config, AlertManager* ale
       rules_.push_back(r);
 }
 
-QualityInterval& QualityMonitor::IntervalFor(int64_t ts) {
+QualityMonitor::OpenInterval& QualityMonitor::IntervalFor(int64_t ts) {
   int64_t start = ts - ((ts % interval_ms_) + interval_ms_) % interval_ms_;
   if (next_close_ms_ < 0) next_close_ms_ = start;
   if (start < next_close_ms_) start = next_close_ms_;  // late for a closed interval
-  QualityInterval& iv = open_[start];
-  iv.start_ms = start;
-  return iv;
+  if (last_open_ && last_open_->iv.start_ms == start) return *last_open_;
+  OpenInterval& open = open_[start];
+  open.iv.start_ms = start;
+  last_open_ = &open;
+  return open;
 }
+
+void QualityMonitor::Fold(OpenInterval& open) {
+  QualityInterval& iv = open.iv;
+  for (size_t i = 0; i < kFields.size(); ++i) {
+    if (open.absent[i]) iv.absent[kFields[i].name] += open.absent[i];
+    if (open.nulls[i]) iv.nulls[kFields[i].name] += open.nulls[i];
+    if (open.wrong_type[i]) iv.wrong_type[kFields[i].name] += open.wrong_type[i];
+  }
+  for (auto& [type, n] : open.event_types) iv.event_types[type] += n;
+}
+
+// Per-thread parser and padded buffer: one feeding thread at a time.
+struct QualityMonitor::Parser {
+  simdjson::ondemand::parser parser;
+  std::string buffer;
+};
 
 void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms, int32_t partition,
                              int64_t offset) {
   thread_local Parser p;
-  p.buffer.assign(value.data(), value.size());
-  p.buffer.resize(value.size() + simdjson::SIMDJSON_PADDING);
+  std::lock_guard<std::mutex> lock(mu_);
+  ObserveLocked(p, value, timestamp_ms, partition, offset);
+}
+
+void QualityMonitor::ObserveBatch(const KafkaRecord* records, size_t count, int64_t now_ms) {
+  thread_local Parser p;
+  // Readers (the server's metrics, History) wait at most one slice.
+  constexpr size_t kSlice = 4096;
+  for (size_t begin = 0; begin < count; begin += kSlice) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const size_t end = std::min(count, begin + kSlice);
+    for (size_t i = begin; i < end; ++i) {
+      const KafkaRecord& r = records[i];
+      ObserveLocked(p, r.value, r.timestamp_ms >= 0 ? r.timestamp_ms : now_ms, r.partition,
+                    r.offset);
+    }
+  }
+}
+
+void QualityMonitor::ObserveLocked(Parser& p, std::string_view value, int64_t timestamp_ms,
+                                   int32_t partition, int64_t offset) {
+  if (p.buffer.size() < value.size() + simdjson::SIMDJSON_PADDING)
+    p.buffer.resize(value.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(p.buffer.data(), value.data(), value.size());
 
   std::array<bool, kFields.size()> present{}, null{}, wrong{};
   std::array<simdjson::ondemand::json_type, kFields.size()> types{};
@@ -181,8 +216,8 @@ void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms, int32
     }
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  QualityInterval& iv = IntervalFor(timestamp_ms);
+  OpenInterval& open = IntervalFor(timestamp_ms);
+  QualityInterval& iv = open.iv;
   ++iv.records;
   if (!ok) {
     ++iv.parse_failures;
@@ -208,21 +243,29 @@ void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms, int32
   };
   for (size_t i = 0; i < kFields.size(); ++i) {
     if (!present[i]) {
-      ++iv.absent[kFields[i].name];
-      if (drift_table_ && !iv.missing_samples.count(kFields[i].name))
+      ++open.absent[i];
+      if (drift_table_ && !open.missing_sampled[i]) {
+        open.missing_sampled[i] = true;
         iv.missing_samples[kFields[i].name] =
             drift("missing_field", kFields[i].name, ExpectedTypeName(kFields[i].want), "");
+      }
     }
-    if (!present[i] || null[i]) ++iv.nulls[kFields[i].name];
+    if (!present[i] || null[i]) ++open.nulls[i];
     if (wrong[i]) {
-      ++iv.wrong_type[kFields[i].name];
+      ++open.wrong_type[i];
       sample(std::string("type_change:") + kFields[i].name);
       if (drift_table_ && drift_table_->Wants("type_change", kFields[i].name))
         drift_table_->Record(drift("type_change", kFields[i].name,
                                    ExpectedTypeName(kFields[i].want), JsonTypeName(types[i])));
     }
   }
-  if (!event_type.empty()) ++iv.event_types[std::string(event_type)];
+  if (!event_type.empty()) {
+    auto it = open.event_types.find(event_type);
+    if (it == open.event_types.end())
+      open.event_types.emplace(std::string(event_type), 1);
+    else
+      ++it->second;
+  }
   for (const auto& [k, t] : extra) {
     ++iv.new_fields[std::string(k)];
     sample("new_field:" + std::string(k));
@@ -234,11 +277,23 @@ void QualityMonitor::Observe(std::string_view value, int64_t timestamp_ms, int32
 void QualityMonitor::CloseIntervals(int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   if (next_close_ms_ < 0) return;
-  while (next_close_ms_ + interval_ms_ + close_delay_ms_ <= now_ms) {
+  // Intervals starting at or before `last` are closed now.
+  const int64_t last = now_ms - close_delay_ms_ - interval_ms_;
+  while (next_close_ms_ <= last) {
+    // A long run of empty intervals (records with old timestamps, a long pause) is judged only
+    // as far as the history remembers: every baseline is all empty after that many, so the
+    // ones before change nothing, and judging them one by one could take minutes.
+    const int64_t next_data = open_.empty() ? last + interval_ms_ : open_.begin()->first;
+    const int64_t empties =
+        (std::min(next_data, last + interval_ms_) - next_close_ms_) / interval_ms_;
+    const int64_t keep = static_cast<int64_t>(max_intervals_) + 1;
+    if (empties > keep) next_close_ms_ += (empties - keep) * interval_ms_;
     QualityInterval iv;
     auto it = open_.find(next_close_ms_);
     if (it != open_.end()) {
-      iv = std::move(it->second);
+      Fold(it->second);
+      iv = std::move(it->second.iv);
+      if (last_open_ == &it->second) last_open_ = nullptr;
       open_.erase(it);
     }
     iv.start_ms = next_close_ms_;
@@ -444,34 +499,19 @@ void QualityMonitor::Judge(QualityInterval& iv) {
 
 // ---------------------------------------------------------------------------------------------
 
-Result<std::shared_ptr<KafkaQualityTap>> KafkaQualityTap::Create(
-    std::shared_ptr<QualityMonitor> monitor, std::string query_name, std::string topic,
-    const std::string& bootstrap, const std::map<std::string, std::string>& kafka_config,
-    int64_t tick_ms) {
-  std::map<std::string, std::string> config = kafka_config;
-  config.erase("bootstrap.servers");
-  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<KafkaReader> reader,
-                          KafkaReader::Create(bootstrap, config));
-  return std::shared_ptr<KafkaQualityTap>(new KafkaQualityTap(
-      std::move(monitor), std::move(query_name), std::move(topic), std::move(reader), tick_ms));
-}
-
-KafkaQualityTap::KafkaQualityTap(std::shared_ptr<QualityMonitor> monitor, std::string query_name,
-                                 std::string topic, std::unique_ptr<KafkaReader> reader,
-                                 int64_t tick_ms)
+QualityTap::QualityTap(std::shared_ptr<QualityMonitor> monitor, int64_t tick_ms,
+                       size_t max_pending_bytes)
     : monitor_(std::move(monitor)),
-      query_name_(std::move(query_name)),
-      topic_(std::move(topic)),
-      reader_(std::move(reader)),
-      tick_ms_(std::max<int64_t>(tick_ms, 10)) {
+      tick_ms_(std::max<int64_t>(tick_ms, 10)),
+      max_pending_bytes_(max_pending_bytes) {
   thread_ = std::thread([this] { Loop(); });
 }
 
-KafkaQualityTap::~KafkaQualityTap() {
+QualityTap::~QualityTap() {
   Stop();
 }
 
-void KafkaQualityTap::Stop() {
+void QualityTap::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -480,68 +520,70 @@ void KafkaQualityTap::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-uint64_t KafkaQualityTap::dropped_ranges() const {
+uint64_t QualityTap::observed_records() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return observed_;
+}
+
+uint64_t QualityTap::dropped_records() const {
   std::lock_guard<std::mutex> lock(mu_);
   return dropped_;
 }
 
-void KafkaQualityTap::OnQueryProgress(const QueryProgress& progress) {
-  if (progress.name != query_name_ || progress.num_input_rows == 0) return;
+void QualityTap::ObserveRecords(std::string_view, const KafkaRecord* records, size_t count) {
+  bool added = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return;
-    if (pending_.size() >= 64) {
-      pending_.pop_front();
-      ++dropped_;
+    for (size_t i = 0; i < count; ++i) {
+      const KafkaRecord& r = records[i];
+      if (r.partition < 0) continue;
+      const size_t p = static_cast<size_t>(r.partition);
+      if (p >= next_offset_.size()) next_offset_.resize(p + 1, 0);
+      if (r.offset < next_offset_[p]) continue;  // seen in an earlier read
+      next_offset_[p] = r.offset + 1;
+      if (pending_.bytes.size() + r.value.size() > max_pending_bytes_) {
+        ++dropped_;
+        continue;
+      }
+      KafkaRecord copy = r;
+      copy.key = {};
+      copy.value = {};  // pointed into bytes once the buffer no longer grows
+      pending_.value_offsets.push_back(pending_.bytes.size());
+      pending_.bytes.append(r.value);
+      pending_.records.push_back(copy);
+      added = true;
     }
-    pending_.push_back(progress.partitions);
   }
-  cv_.notify_all();
+  if (added) cv_.notify_one();
 }
 
-namespace {
-class ObserveSink : public RecordSink {
- public:
-  explicit ObserveSink(QualityMonitor* m) : m_(m) {}
-  Status OnRecords(std::string_view, const KafkaRecord* records, size_t count) override {
-    const int64_t now = NowMillis();
-    for (size_t i = 0; i < count; ++i)
-      m_->Observe(records[i].value, records[i].timestamp_ms >= 0 ? records[i].timestamp_ms : now,
-                  records[i].partition, records[i].offset);
-    return Status::OK();
-  }
-
- private:
-  QualityMonitor* m_;
-};
-}  // namespace
-
-void KafkaQualityTap::Loop() {
-  ObserveSink sink(monitor_.get());
+void QualityTap::Loop() {
+  Pending work;
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    if (pending_.empty()) {
+  while (true) {
+    if (pending_.records.empty()) {
+      if (stop_) break;
       cv_.wait_for(lock, std::chrono::milliseconds(tick_ms_));
       lock.unlock();
       monitor_->CloseIntervals(NowMillis());
       lock.lock();
       continue;
     }
-    std::vector<PartitionPosition> parts = std::move(pending_.front());
-    pending_.pop_front();
+    std::swap(work, pending_);
+    observed_ += work.records.size();
     lock.unlock();
-    std::vector<PartitionRange> ranges;
-    for (const auto& p : parts) {
-      const size_t dash = p.partition.rfind('-');
-      if (dash == std::string::npos || p.end <= p.start) continue;
-      ranges.push_back({std::atoi(p.partition.c_str() + dash + 1), p.start, p.end});
+    for (size_t i = 0; i < work.records.size(); ++i) {
+      const size_t begin = work.value_offsets[i];
+      const size_t end =
+          i + 1 < work.records.size() ? work.value_offsets[i + 1] : work.bytes.size();
+      work.records[i].value = std::string_view(work.bytes.data() + begin, end - begin);
     }
-    if (!ranges.empty()) {
-      Status st = reader_->ReadRange(topic_, ranges, sink,
-                                     std::chrono::steady_clock::now() + std::chrono::seconds(30));
-      if (!st.ok()) spdlog::warn("quality monitor: reading {}: {}", topic_, st.ToString());
-    }
+    monitor_->ObserveBatch(work.records.data(), work.records.size(), NowMillis());
     monitor_->CloseIntervals(NowMillis());
+    work.bytes.clear();
+    work.records.clear();
+    work.value_offsets.clear();
     lock.lock();
   }
 }

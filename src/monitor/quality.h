@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -11,14 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "kafka/record.h"
 #include "monitor/alerts.h"
 #include "monitor/config.h"
 #include "monitor/drift_table.h"
 #include "stream/progress.h"
-
-namespace strata {
-class KafkaReader;
-}
 
 namespace strata::monitor {
 
@@ -55,6 +53,8 @@ class QualityMonitor {
   // and `offset` locate it in Kafka for the drift table (-1 when unknown).
   void Observe(std::string_view value, int64_t timestamp_ms, int32_t partition = -1,
                int64_t offset = -1);
+  // Counts `count` records under one lock (a record without a timestamp counts at `now_ms`).
+  void ObserveBatch(const KafkaRecord* records, size_t count, int64_t now_ms);
   // Also writes what schema-drift detection finds (new fields, type changes, missing fields;
   // whether or not a schema_drift rule is configured) to `table`, which must outlive this
   // monitor. Call before the first Observe.
@@ -78,8 +78,21 @@ class QualityMonitor {
     double Mean() const;
     double StdDev() const;
   };
+  static constexpr size_t kKnownFields = 10;
+  // An interval being counted: per-field counters in arrays and event types in a map searched
+  // by string_view, folded into a QualityInterval when it closes.
+  struct OpenInterval {
+    QualityInterval iv;
+    std::array<int64_t, kKnownFields> absent{}, nulls{}, wrong_type{};
+    std::array<bool, kKnownFields> missing_sampled{};
+    std::map<std::string, int64_t, std::less<>> event_types;
+  };
+  struct Parser;
+  void ObserveLocked(Parser& parser, std::string_view value, int64_t timestamp_ms,
+                     int32_t partition, int64_t offset);
   void Judge(QualityInterval& iv);
-  QualityInterval& IntervalFor(int64_t ts);
+  OpenInterval& IntervalFor(int64_t ts);
+  static void Fold(OpenInterval& open);
 
   std::vector<RuleConfig> rules_;
   int64_t interval_ms_;
@@ -92,9 +105,10 @@ class QualityMonitor {
   SchemaDriftTable* drift_table_ = nullptr;
 
   mutable std::mutex mu_;
-  std::map<int64_t, QualityInterval> open_;  // guarded by mu_, by start
-  int64_t next_close_ms_ = -1;               // start of the oldest interval not closed yet
-  bool first_interval_ = true;               // the first one is partial: not learned from
+  std::map<int64_t, OpenInterval> open_;  // guarded by mu_, by start
+  OpenInterval* last_open_ = nullptr;     // guarded by mu_: the interval of the last record
+  int64_t next_close_ms_ = -1;            // start of the oldest interval not closed yet
+  bool first_interval_ = true;            // the first one is partial: not learned from
   Baseline volume_;
   std::map<int, Baseline> volume_by_hour_;
   std::map<std::string, Baseline> null_rates_;
@@ -104,40 +118,45 @@ class QualityMonitor {
   std::map<std::string, int> anomalous_runs_;  // rule name -> consecutive anomalous intervals
 };
 
-// Feeds a QualityMonitor from Kafka: a listener on the bronze query that, for each progress
-// event, reads the same offset ranges again (its own KafkaReader, on its own thread) and
-// observes every record, so that the engine needs no change and the monitor sees the producers'
-// JSON as it is (bronze keeps only the known fields). A bounded queue of pending ranges (oldest
-// dropped, counted) keeps it from ever blocking the pipeline. Also closes quality intervals on
-// a timer. Thread-safe.
-class KafkaQualityTap : public QueryListener {
+// Feeds a QualityMonitor with the records the bronze query reads (PipelineOptions::
+// bronze_observer), so the monitor sees the producers' JSON as it is (bronze keeps only the
+// known fields) without reading Kafka a second time. ObserveRecords copies each record not seen
+// before (per partition, offsets above the highest one seen: a retried or replayed batch is not
+// counted twice) into a pending buffer and returns; the tap's own thread parses and counts them,
+// and closes quality intervals on a timer. When more than `max_pending_bytes` wait (the monitor
+// is behind), new records are dropped and counted rather than ever blocking the reader.
+// Thread-safe.
+class QualityTap : public RecordObserver {
  public:
-  // `query_name`: the bronze query; `topic`, `bootstrap`, `kafka_config`: its source.
-  static Result<std::shared_ptr<KafkaQualityTap>> Create(
-      std::shared_ptr<QualityMonitor> monitor, std::string query_name, std::string topic,
-      const std::string& bootstrap, const std::map<std::string, std::string>& kafka_config,
-      int64_t tick_ms);
-  ~KafkaQualityTap() override;
+  QualityTap(std::shared_ptr<QualityMonitor> monitor, int64_t tick_ms,
+             size_t max_pending_bytes = size_t{64} << 20);
+  ~QualityTap() override;
+  // Stops the thread after the records already pending; later records are ignored.
   void Stop();
 
-  void OnQueryProgress(const QueryProgress& progress) override;
-  uint64_t dropped_ranges() const;
+  void ObserveRecords(std::string_view topic, const KafkaRecord* records, size_t count) override;
+  // Records counted into the monitor, and records dropped because the monitor was behind.
+  uint64_t observed_records() const;
+  uint64_t dropped_records() const;
 
  private:
-  KafkaQualityTap(std::shared_ptr<QualityMonitor> monitor, std::string query_name,
-                  std::string topic, std::unique_ptr<KafkaReader> reader, int64_t tick_ms);
+  struct Pending {
+    std::string bytes;                  // the values, back to back
+    std::vector<size_t> value_offsets;  // where each record's value starts in bytes
+    std::vector<KafkaRecord> records;   // values empty until handed to the monitor
+  };
   void Loop();
 
   std::shared_ptr<QualityMonitor> monitor_;
-  std::string query_name_;
-  std::string topic_;
-  std::unique_ptr<KafkaReader> reader_;
   int64_t tick_ms_;
+  size_t max_pending_bytes_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<PartitionPosition>> pending_;  // guarded by mu_
-  uint64_t dropped_ = 0;                                // guarded by mu_
-  bool stop_ = false;                                   // guarded by mu_
+  Pending pending_;                   // guarded by mu_
+  std::vector<int64_t> next_offset_;  // guarded by mu_: per partition, first unseen
+  uint64_t observed_ = 0;             // guarded by mu_
+  uint64_t dropped_ = 0;              // guarded by mu_
+  bool stop_ = false;                 // guarded by mu_
   std::thread thread_;
 };
 

@@ -229,6 +229,7 @@ Status Pipeline::Build() {
     ko.fail_on_data_loss = c.source.fail_on_data_loss;
     ko.on_cluster_change = c.source.on_cluster_change;
     ko.assignment_board = board_;
+    ko.record_observer = options_.bronze_observer;
     QueryOptions qo;
     qo.name = ShortName(c.bronze.table);
     qo.checkpoint_dir = c.bronze.checkpoint;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kafka/record.h"
 #include "pipeline/config.h"
 #include "pipeline/layers.h"
 #include "pipeline/partitioned_query.h"
@@ -24,6 +25,8 @@ struct PipelineOptions {
   // what its source holds when it starts.
   bool available_now = false;
   std::shared_ptr<QueryListener> listener;
+  // Sees every Kafka record the bronze query reads (monitor::Monitoring::record_observer()).
+  std::shared_ptr<RecordObserver> bronze_observer;
 };
 
 // The medallion pipeline of one config: three streaming queries (Kafka -> bronze -> silver ->

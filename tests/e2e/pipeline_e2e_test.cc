@@ -138,7 +138,7 @@ class PipelineE2ETest : public ::testing::Test {
   }
 
   void RunPipeline() {
-    auto pipeline = Pipeline::Create(Config(), {true, nullptr});
+    auto pipeline = Pipeline::Create(Config(), {true, nullptr, nullptr});
     ASSERT_TRUE(pipeline.ok()) << pipeline.status().ToString();
     Status st = (*pipeline)->RunAvailableNow();
     ASSERT_TRUE(st.ok()) << st.ToString();
@@ -355,11 +355,11 @@ TEST_F(PipelineE2ETest, RestartWithOtherWindowsIsRefusedButOtherTriggersAreFine)
   // A new trigger interval and rate limit: compatible.
   auto changed = Config("trigger = \"5 seconds\"\n");
   changed.source.max_offsets_per_trigger = 100;
-  auto ok = Pipeline::Create(changed, {true, nullptr});
+  auto ok = Pipeline::Create(changed, {true, nullptr, nullptr});
   ASSERT_TRUE(ok.ok());
   EXPECT_TRUE((*ok)->RunAvailableNow().ok());
   // Other windows: the gold checkpoint's state cannot be reused.
-  auto other = Pipeline::Create(Config("window = \"2 minutes\"\n"), {true, nullptr});
+  auto other = Pipeline::Create(Config("window = \"2 minutes\"\n"), {true, nullptr, nullptr});
   ASSERT_TRUE(other.ok());
   Status st = (*other)->RunAvailableNow();
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
@@ -372,7 +372,7 @@ TEST_F(PipelineE2ETest, RestartWithOtherWindowsIsRefusedButOtherTriggersAreFine)
 TEST_F(PipelineE2ETest, ATableWhoseCreationWasCutShortIsCreatedOnTheNextStart) {
   Produce(/*seed=*/11, kStartMs, 500, 0);
   std::filesystem::create_directories(Config().silver.path + "/_delta_log");
-  auto p = Pipeline::Create(Config(), {true, nullptr});
+  auto p = Pipeline::Create(Config(), {true, nullptr, nullptr});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_TRUE((*p)->RunAvailableNow().ok());
   auto silver = delta::DeltaTable::Open(Config().silver.path);
@@ -387,13 +387,13 @@ TEST_F(PipelineE2ETest, SwitchingBetweenOneProcessAndAGroupIsRefused) {
   RunPipeline();
   PipelineConfig group = Config();
   group.source.kafka["group.id"] = "g";
-  auto to_group = Pipeline::Create(group, {false, nullptr});
+  auto to_group = Pipeline::Create(group, {false, nullptr, nullptr});
   ASSERT_FALSE(to_group.ok());
   EXPECT_EQ(to_group.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(to_group.status().message().find(Config().silver.checkpoint), std::string::npos)
       << to_group.status().ToString();
   std::filesystem::create_directories(Config().bronze.checkpoint + "/members/m-1");
-  auto to_single = Pipeline::Create(Config(), {true, nullptr});
+  auto to_single = Pipeline::Create(Config(), {true, nullptr, nullptr});
   ASSERT_FALSE(to_single.ok());
   EXPECT_NE(to_single.status().message().find("consumer group"), std::string::npos)
       << to_single.status().ToString();

@@ -138,8 +138,10 @@ action = "drop"
   ASSERT_TRUE(mon.ok()) << mon.status().ToString();
   auto metrics = std::make_shared<PipelineMetrics>();
   auto pipeline = Pipeline::Create(
-      *pc, {false, std::make_shared<CompositeListener>(
-                       std::vector<std::shared_ptr<QueryListener>>{metrics, (*mon)->listener()})});
+      *pc, {false,
+            std::make_shared<CompositeListener>(
+                std::vector<std::shared_ptr<QueryListener>>{metrics, (*mon)->listener()}),
+            (*mon)->record_observer()});
   ASSERT_TRUE(pipeline.ok()) << pipeline.status().ToString();
   (*mon)->Start();
   (*pipeline)->Start();
@@ -287,7 +289,7 @@ TEST_F(ExpectationsE2ETest, FailStopsTheQueryWithoutCommittingUntilTheConfigChan
 
   std::string first_error;
   for (int run = 0; run < 2; ++run) {
-    auto pipeline = Pipeline::Create(*pc, {true, nullptr});
+    auto pipeline = Pipeline::Create(*pc, {true, nullptr, nullptr});
     ASSERT_TRUE(pipeline.ok()) << pipeline.status().ToString();
     const int64_t silver_version = TableVersion(pc->silver.path);
     const auto checkpoint_files = Files(pc->silver.checkpoint);
@@ -313,7 +315,7 @@ TEST_F(ExpectationsE2ETest, FailStopsTheQueryWithoutCommittingUntilTheConfigChan
   // The expectation relaxed to warn: the same planned batch now commits, with its counts.
   auto relaxed = Config(Toml(expectation("warn")));
   ASSERT_TRUE(relaxed.ok());
-  auto pipeline = Pipeline::Create(*relaxed, {true, nullptr});
+  auto pipeline = Pipeline::Create(*relaxed, {true, nullptr, nullptr});
   ASSERT_TRUE(pipeline.ok()) << pipeline.status().ToString();
   Status st = (*pipeline)->RunAvailableNow();
   ASSERT_TRUE(st.ok()) << st.ToString();

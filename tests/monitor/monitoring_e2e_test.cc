@@ -91,7 +91,7 @@ class MonitoringE2ETest : public ::testing::Test {
     auto mon = Monitoring::Create(*pc, *mc);
     EXPECT_TRUE(mon.ok()) << mon.status().ToString();
     if (!mon.ok()) return {};
-    auto pipeline = Pipeline::Create(*pc, {false, (*mon)->listener()});
+    auto pipeline = Pipeline::Create(*pc, {false, (*mon)->listener(), (*mon)->record_observer()});
     EXPECT_TRUE(pipeline.ok()) << pipeline.status().ToString();
     if (!pipeline.ok()) return {};
     (*mon)->Start();

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "core/time_util.h"
 #include "event/generator.h"
 
 namespace strata::monitor {
@@ -160,6 +161,117 @@ TEST(QualityMonitorTest, ParseFailuresAndMixShift) {
   m.CloseIntervals(t + 22'000);
   EXPECT_TRUE(alerts.IsActive("parse_failures", "parse"));
   EXPECT_TRUE(alerts.IsActive("event_type_mix", "event_type"));
+}
+
+// A record a year old (a producer's clock, a replayed topic) does not make the monitor judge a
+// year of empty one-second intervals one by one: it judges as many as its history keeps.
+TEST(QualityMonitorTest, ALongGapIsJudgedOnlyAsFarAsTheHistoryReaches) {
+  AlertManager alerts;
+  MonitoringConfig c = QualityConfig();
+  QualityMonitor m(c, &alerts, 0);
+  const int64_t now = (NowMillis() / 1000) * 1000;
+  m.Observe(R"({"event_id":"e"})", now - 365LL * 86'400'000);
+  m.CloseIntervals(now);
+  std::vector<QualityInterval> h = m.History();
+  ASSERT_EQ(h.size(), static_cast<size_t>(c.baseline_max_intervals));
+  EXPECT_EQ(h.back().start_ms, now - 1000);
+  EXPECT_EQ(h.back().records, 0);
+  m.Observe(R"({"event_id":"e"})", now + 500);
+  m.CloseIntervals(now + 1000);
+  h = m.History();
+  EXPECT_EQ(h.back().start_ms, now);
+  EXPECT_EQ(h.back().records, 1);
+}
+
+// The tap counts what bronze reads: every record once, even when a batch is read again (a retry
+// or a replay), and the per-field counts are the same as observing each record directly.
+TEST(QualityTapTest, CountsEachRecordOnceAndMatchesDirectObservation) {
+  AlertManager alerts_a, alerts_b;
+  auto tapped = std::make_shared<QualityMonitor>(QualityConfig(), &alerts_a, 0);
+  QualityMonitor direct(QualityConfig(), &alerts_b, 0);
+  GeneratorOptions o = Traffic("");
+  TrafficGenerator g(o);
+  GeneratedRecord gr;
+  std::vector<std::string> values;
+  std::vector<KafkaRecord> records;
+  for (int i = 0; i < 3000; ++i) {
+    g.Next(gr);
+    values.push_back(gr.value);
+  }
+  // Ahead of the clock, so that the tap's own timer closes none of these intervals.
+  const int64_t t0 = (NowMillis() / 1000 + 3600) * 1000;
+  for (int i = 0; i < 3000; ++i) {
+    KafkaRecord r;
+    r.value = values[i];
+    r.has_value = true;
+    r.partition = i % 3;
+    r.offset = i / 3;
+    r.timestamp_ms = t0 + i;  // three intervals of 1,000 records
+    records.push_back(r);
+    direct.Observe(r.value, r.timestamp_ms, r.partition, r.offset);
+  }
+  {
+    QualityTap tap(tapped, 10);
+    tap.ObserveRecords("t", records.data(), 2000);
+    tap.ObserveRecords("t", records.data() + 1000, 1000);  // read again: a retried batch
+    tap.ObserveRecords("t", records.data() + 1500, 1500);  // overlapping the next read
+    tap.Stop();                                            // counts everything pending first
+    EXPECT_EQ(tap.observed_records(), 3000u);
+    EXPECT_EQ(tap.dropped_records(), 0u);
+    tap.ObserveRecords("t", records.data(), 10);  // after Stop: ignored
+    EXPECT_EQ(tap.observed_records(), 3000u);
+  }
+  tapped->CloseIntervals(t0 + 10'000);
+  direct.CloseIntervals(t0 + 10'000);
+  std::vector<QualityInterval> a = tapped->History(), b = direct.History();
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), 10u);
+  int64_t total = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(a[i].start_ms, b[i].start_ms);
+    EXPECT_EQ(a[i].records, b[i].records);
+    EXPECT_EQ(a[i].objects, b[i].objects);
+    EXPECT_EQ(a[i].parse_failures, b[i].parse_failures);
+    EXPECT_EQ(a[i].nulls, b[i].nulls);
+    EXPECT_EQ(a[i].absent, b[i].absent);
+    EXPECT_EQ(a[i].wrong_type, b[i].wrong_type);
+    EXPECT_EQ(a[i].event_types, b[i].event_types);
+    EXPECT_EQ(a[i].new_fields, b[i].new_fields);
+    total += a[i].records;
+  }
+  EXPECT_EQ(total, 3000);
+  // The generator's malformed, missing-field and unknown-type records were counted.
+  int64_t failures = 0, absent = 0;
+  for (const auto& iv : a) {
+    failures += iv.parse_failures;
+    for (const auto& [f, n] : iv.absent) absent += n;
+  }
+  EXPECT_GT(failures, 0);
+  EXPECT_GT(absent, 0);
+}
+
+// A monitor that falls behind never holds up the reader: past the byte bound, records are
+// dropped and counted.
+TEST(QualityTapTest, DropsRecordsBeyondItsBoundAndCountsThem) {
+  AlertManager alerts;
+  auto monitor = std::make_shared<QualityMonitor>(QualityConfig(), &alerts, 0);
+  const std::string value(100, 'x');
+  std::vector<KafkaRecord> records(50);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].value = value;
+    records[i].partition = 0;
+    records[i].offset = static_cast<int64_t>(i);
+    records[i].timestamp_ms = NowMillis() + 3'600'000;
+  }
+  // A tick far away and the records handed over in one call: the thread has not taken any
+  // of them while the call appends, so the bound of 10 values decides.
+  QualityTap tap(monitor, 60'000, 1000);
+  tap.ObserveRecords("t", records.data(), records.size());
+  tap.Stop();
+  EXPECT_EQ(tap.observed_records() + tap.dropped_records(), 50u);
+  EXPECT_EQ(tap.observed_records(), 10u);
+  EXPECT_EQ(tap.dropped_records(), 40u);
 }
 
 }  // namespace

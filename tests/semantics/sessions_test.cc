@@ -115,7 +115,7 @@ class SessionsTest : public ::testing::TestWithParam<std::string> {
   }
 
   void RunPipeline() {
-    auto pipeline = Pipeline::Create(Config(), {true, nullptr});
+    auto pipeline = Pipeline::Create(Config(), {true, nullptr, nullptr});
     ASSERT_TRUE(pipeline.ok()) << pipeline.status().ToString();
     Status st = (*pipeline)->RunAvailableNow();
     ASSERT_TRUE(st.ok()) << st.ToString();

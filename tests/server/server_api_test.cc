@@ -111,7 +111,7 @@ class ServerApiTest : public ::testing::Test {
     server_->SetQueriesProvider(nullptr);
     delete pipeline_;
     pipeline_ = nullptr;
-    auto p = Pipeline::Create(Config(), {true, server_->listener()});
+    auto p = Pipeline::Create(Config(), {true, server_->listener(), nullptr});
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     pipeline_ = p->release();
     Status st = pipeline_->RunAvailableNow();
