@@ -5,8 +5,11 @@
 // Writes one batch of `rows` (default 1,000,000) rows of 19 realistic clickstream columns with
 // every codec, several row group sizes, dictionary on/off and 1 or 2 threads; prints rows/s and
 // file size for each, then reads each codec's file back and prints rows/s.
+// --only=engines compares the native writer with DuckDB's (1 thread, as the pipeline runs it)
+// on the same batch for every codec, dictionary on and off: median of 3 runs each.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -177,8 +180,8 @@ int Run(int argc, char** argv) {
   std::vector<int64_t> group_sizes =
       quick ? std::vector<int64_t>{122880} : std::vector<int64_t>{122880, 1000000};
   std::vector<int> thread_counts = quick ? std::vector<int>{2} : std::vector<int>{1, 2};
-  std::printf("%-13s %9s %5s %7s %6s %12s %14s %10s %8s\n", "codec", "rowgroup", "dict", "threads",
-              "order", "rows/s", "rows/cpu-s", "MB", "seconds");
+  std::printf("%-7s %-13s %9s %5s %7s %6s %12s %14s %10s %8s\n", "engine", "codec", "rowgroup",
+              "dict", "threads", "order", "rows/s", "rows/cpu-s", "MB", "seconds");
   auto write = [&](ParquetWriteOptions opts, const std::string& path) {
     auto start = std::chrono::steady_clock::now();
     double cpu0 = CpuSeconds();
@@ -189,7 +192,8 @@ int Run(int argc, char** argv) {
       std::printf("%s\n", info.status().ToString().c_str());
       return;
     }
-    std::printf("%-13s %9lld %5s %7d %6s %12.0f %14.0f %10.1f %8.3f\n",
+    std::printf("%-7s %-13s %9lld %5s %7d %6s %12.0f %14.0f %10.1f %8.3f\n",
+                opts.engine == ParquetEngine::kNative ? "native" : "duckdb",
                 ParquetCodecName(opts.codec), static_cast<long long>(opts.row_group_size),
                 opts.dictionary ? "on" : "off", opts.threads, opts.preserve_order ? "kept" : "free",
                 rows / s, rows / cpu, info->size_bytes / 1e6, s);
@@ -209,6 +213,42 @@ int Run(int argc, char** argv) {
           opts.threads = threads;
           opts.sync = false;
           write(opts, dir + "/w.parquet");
+        }
+      }
+    }
+  }
+  if (only == "engines") {
+    std::printf("\nnative vs DuckDB engine (median of 3 runs; DuckDB with 1 thread):\n");
+    std::printf("%-7s %-13s %5s %12s %14s %10s\n", "engine", "codec", "dict", "rows/s",
+                "rows/cpu-s", "MB");
+    for (ParquetCodec codec : codecs) {
+      for (bool dict : {true, false}) {
+        for (ParquetEngine engine : {ParquetEngine::kNative, ParquetEngine::kDuckDB}) {
+          ParquetWriteOptions opts;
+          opts.engine = engine;
+          opts.codec = codec;
+          opts.dictionary = dict;
+          opts.sync = false;
+          std::vector<double> wall, cpu;
+          int64_t size = 0;
+          for (int rep = 0; rep < 3; ++rep) {
+            auto start = std::chrono::steady_clock::now();
+            double cpu0 = CpuSeconds();
+            auto info = (*writer)->Write(batch, dir + "/e.parquet", opts);
+            if (!info.ok()) {
+              std::printf("%s\n", info.status().ToString().c_str());
+              return 1;
+            }
+            wall.push_back(rows / Seconds(start));
+            cpu.push_back(rows / (CpuSeconds() - cpu0));
+            size = info->size_bytes;
+          }
+          std::sort(wall.begin(), wall.end());
+          std::sort(cpu.begin(), cpu.end());
+          std::printf("%-7s %-13s %5s %12.0f %14.0f %10.1f\n",
+                      engine == ParquetEngine::kNative ? "native" : "duckdb",
+                      ParquetCodecName(codec), dict ? "on" : "off", wall[1], cpu[1], size / 1e6);
+          std::fflush(stdout);
         }
       }
     }

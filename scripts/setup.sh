@@ -11,7 +11,8 @@ shift || true
 
 DEB_PACKAGES=(build-essential cmake pkg-config git ca-certificates
   librdkafka-dev libsimdjson-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
-  libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format kcat)
+  libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev clang-format kcat
+  libsnappy-dev libzstd-dev liblz4-dev)
 [ -n "${STRATA_EXTRA_PACKAGES:-}" ] && DEB_PACKAGES+=(${STRATA_EXTRA_PACKAGES})
 command -v node >/dev/null 2>&1 || DEB_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || DEB_PACKAGES+=(npm)

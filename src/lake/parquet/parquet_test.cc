@@ -239,31 +239,48 @@ TEST_F(ParquetTest, DuckDbAggregatesOverTheWrittenFile) {
 TEST_F(ParquetTest, ParquetSchemaHasTheRightLogicalTypes) {
   auto writer = ParquetWriter::Create();
   ASSERT_TRUE(writer.ok());
-  ASSERT_TRUE((*writer)->Write(MakeAllTypes(10), Path("schema.parquet")).ok());
   auto conn = duck::Connection::Open(OpenDb());
   ASSERT_TRUE(conn.ok());
-  auto r = (*conn)->Query(
-      "SELECT name, type, coalesce(CAST(logical_type AS VARCHAR), converted_type, '') FROM "
-      "parquet_schema(" +
-      duck::QuoteLiteral(Path("schema.parquet")) + ") WHERE type IS NOT NULL");
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  std::map<std::string, std::pair<std::string, std::string>> cols;
-  for (size_t i = 0; i < r->row_count(); ++i)
-    cols[r->GetString(0, i)] = {r->GetString(1, i), r->GetString(2, i)};
-  ASSERT_EQ(cols.size(), 8u);
-  EXPECT_EQ(cols["id"].first, "INT64");
-  EXPECT_EQ(cols["flag"].first, "BOOLEAN");
-  EXPECT_EQ(cols["small"].first, "INT32");
-  EXPECT_EQ(cols["ratio"].first, "DOUBLE");
-  EXPECT_EQ(cols["name"].first, "BYTE_ARRAY");
-  EXPECT_NE(cols["name"].second.find("UTF8"), std::string::npos) << cols["name"].second;
-  EXPECT_EQ(cols["payload"].first, "BYTE_ARRAY");
-  EXPECT_EQ(cols["payload"].second, "");
-  EXPECT_EQ(cols["ts"].first, "INT64");
-  EXPECT_NE(cols["ts"].second.find("isAdjustedToUTC=1"), std::string::npos) << cols["ts"].second;
-  EXPECT_NE(cols["ts"].second.find("MICROS"), std::string::npos) << cols["ts"].second;
-  EXPECT_EQ(cols["day"].first, "INT32");
-  EXPECT_NE(cols["day"].second.find("DATE"), std::string::npos) << cols["day"].second;
+  for (ParquetEngine engine : {ParquetEngine::kNative, ParquetEngine::kDuckDB}) {
+    SCOPED_TRACE(engine == ParquetEngine::kNative ? "native" : "duckdb");
+    ParquetWriteOptions opts;
+    opts.engine = engine;
+    ASSERT_TRUE((*writer)->Write(MakeAllTypes(10), Path("schema.parquet"), opts).ok());
+    // Converted (legacy) type and logical type of each leaf, as DuckDB reads them.
+    auto r = (*conn)->Query(
+        "SELECT name, type, coalesce(converted_type, ''), "
+        "coalesce(CAST(logical_type AS VARCHAR), '') FROM parquet_schema(" +
+        duck::QuoteLiteral(Path("schema.parquet")) + ") WHERE type IS NOT NULL");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    struct Leaf {
+      std::string type, converted, logical;
+    };
+    std::map<std::string, Leaf> cols;
+    for (size_t i = 0; i < r->row_count(); ++i)
+      cols[r->GetString(0, i)] = {r->GetString(1, i), r->GetString(2, i), r->GetString(3, i)};
+    ASSERT_EQ(cols.size(), 8u);
+    EXPECT_EQ(cols["id"].type, "INT64");
+    EXPECT_EQ(cols["flag"].type, "BOOLEAN");
+    EXPECT_EQ(cols["small"].type, "INT32");
+    EXPECT_EQ(cols["ratio"].type, "DOUBLE");
+    EXPECT_EQ(cols["name"].type, "BYTE_ARRAY");
+    EXPECT_EQ(cols["name"].converted, "UTF8");
+    EXPECT_TRUE(cols["name"].logical.empty() || cols["name"].logical == "StringType()")
+        << cols["name"].logical;
+    EXPECT_EQ(cols["payload"].type, "BYTE_ARRAY");
+    EXPECT_EQ(cols["payload"].converted, "");
+    EXPECT_EQ(cols["payload"].logical, "");
+    EXPECT_EQ(cols["ts"].type, "INT64");
+    EXPECT_EQ(cols["ts"].converted, "TIMESTAMP_MICROS");
+    EXPECT_NE(cols["ts"].logical.find("isAdjustedToUTC=1"), std::string::npos)
+        << cols["ts"].logical;
+    EXPECT_NE(cols["ts"].logical.find("MICROS=MicroSeconds()"), std::string::npos)
+        << cols["ts"].logical;
+    EXPECT_EQ(cols["day"].type, "INT32");
+    EXPECT_EQ(cols["day"].converted, "DATE");
+    EXPECT_TRUE(cols["day"].logical.empty() || cols["day"].logical == "DateType()")
+        << cols["day"].logical;
+  }
 }
 
 TEST_F(ParquetTest, WriteRowsWritesTheSelectionInOrder) {

@@ -11,6 +11,7 @@
 #include "core/file_util.h"
 #include "duck/chunk.h"
 #include "duck/duck.h"
+#include "lake/parquet/native_parquet_writer.h"
 
 namespace strata {
 
@@ -66,12 +67,21 @@ Result<ParquetCodec> ParquetCodecFromName(const std::string& name) {
 }
 
 Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Create() {
-  std::unique_ptr<ParquetWriter> w(new ParquetWriter());
-  STRATA_ASSIGN_OR_RETURN(w->db_, duck::Database::Open("", {{"threads", "2"}}));
-  STRATA_ASSIGN_OR_RETURN(w->conn_, duck::Connection::Open(w->db_));
-  w->source_ = std::make_unique<duck::BatchScanSource>();
-  STRATA_RETURN_IF_ERROR(duck::RegisterBatchScan(w->conn_->raw(), kScanFunction, w->source_.get()));
-  return w;
+  return std::unique_ptr<ParquetWriter>(new ParquetWriter());
+}
+
+Status ParquetWriter::EnsureDuckDB() {
+  if (conn_ != nullptr) return Status::OK();
+  std::shared_ptr<duck::Database> db;
+  STRATA_ASSIGN_OR_RETURN(db, duck::Database::Open("", {{"threads", "2"}}));
+  std::unique_ptr<duck::Connection> conn;
+  STRATA_ASSIGN_OR_RETURN(conn, duck::Connection::Open(db));
+  auto source = std::make_unique<duck::BatchScanSource>();
+  STRATA_RETURN_IF_ERROR(duck::RegisterBatchScan(conn->raw(), kScanFunction, source.get()));
+  db_ = std::move(db);
+  conn_ = std::move(conn);
+  source_ = std::move(source);
+  return Status::OK();
 }
 
 ParquetWriter::~ParquetWriter() = default;
@@ -121,7 +131,6 @@ Result<ParquetFileInfo> ParquetWriter::WriteImpl(const RecordBatch& batch,
   if (opts.row_group_size < 1) {
     return InvalidArgument("row_group_size must be positive (writing " + path + ")");
   }
-  STRATA_RETURN_IF_ERROR(ApplySettings(opts));
 
   const std::string dir = DirName(path);
   // A hidden name in the same directory: Spark and Delta readers skip files starting with '.',
@@ -129,26 +138,21 @@ Result<ParquetFileInfo> ParquetWriter::WriteImpl(const RecordBatch& batch,
   const std::string tmp = dir + "/." + BaseName(path) + ".tmp-" + std::to_string(::getpid()) + "-" +
                           std::to_string(++temp_counter_);
 
-  std::string sql = "COPY (SELECT * FROM " + std::string(kScanFunction) + "()) TO " +
-                    duck::QuoteLiteral(tmp) + " (FORMAT parquet, COMPRESSION " +
-                    (opts.codec == ParquetCodec::kLz4 ? "lz4_raw" : ParquetCodecName(opts.codec)) +
-                    ", ROW_GROUP_SIZE " + std::to_string(opts.row_group_size);
-  if (opts.compression_level != 0 && opts.codec == ParquetCodec::kZstd) {
-    sql += ", COMPRESSION_LEVEL " + std::to_string(opts.compression_level);
-  }
-  if (!opts.dictionary) sql += ", DICTIONARY_SIZE_LIMIT 0";
-  sql += ")";
-
-  source_->batch = &batch;
-  source_->rows = rows;
-  // Each scan thread feeds its own encoder; one is enough when order must be kept.
-  source_->max_threads = opts.preserve_order ? 1 : static_cast<size_t>(threads_);
-  Status st = conn_->Execute(sql);
-  source_->batch = nullptr;
-  source_->rows = nullptr;
-  if (!st.ok()) {
-    std::remove(tmp.c_str());
-    return IOError("cannot write Parquet file " + path + ": " + st.message());
+  if (opts.engine == ParquetEngine::kNative) {
+    if (native_ == nullptr) native_ = std::make_unique<NativeParquetWriter>();
+    NativeParquetOptions nopts;
+    nopts.codec = opts.codec;
+    nopts.compression_level = opts.compression_level;
+    nopts.row_group_size = opts.row_group_size;
+    nopts.dictionary = opts.dictionary;
+    auto written = native_->WriteFile(batch, rows, tmp, nopts);
+    if (!written.ok()) {
+      std::remove(tmp.c_str());
+      const Status& st = written.status();
+      return Status(st.code(), "cannot write Parquet file " + path + ": " + st.message());
+    }
+  } else {
+    STRATA_RETURN_IF_ERROR(WriteWithDuckDB(batch, rows, path, tmp, opts));
   }
   if (opts.sync) {
     Status s = SyncFile(tmp);
@@ -172,6 +176,39 @@ Result<ParquetFileInfo> ParquetWriter::WriteImpl(const RecordBatch& batch,
   info.size_bytes = static_cast<int64_t>(sb.st_size);
   info.num_rows = static_cast<int64_t>(rows ? rows->size() : batch.num_rows());
   return info;
+}
+
+}  // namespace strata
+
+namespace strata {
+
+Status ParquetWriter::WriteWithDuckDB(const RecordBatch& batch, const std::vector<uint32_t>* rows,
+                                      const std::string& path, const std::string& tmp,
+                                      const ParquetWriteOptions& opts) {
+  STRATA_RETURN_IF_ERROR(EnsureDuckDB().WithContext("Parquet writer"));
+  STRATA_RETURN_IF_ERROR(ApplySettings(opts));
+  std::string sql = "COPY (SELECT * FROM " + std::string(kScanFunction) + "()) TO " +
+                    duck::QuoteLiteral(tmp) + " (FORMAT parquet, COMPRESSION " +
+                    (opts.codec == ParquetCodec::kLz4 ? "lz4_raw" : ParquetCodecName(opts.codec)) +
+                    ", ROW_GROUP_SIZE " + std::to_string(opts.row_group_size);
+  if (opts.compression_level != 0 && opts.codec == ParquetCodec::kZstd) {
+    sql += ", COMPRESSION_LEVEL " + std::to_string(opts.compression_level);
+  }
+  if (!opts.dictionary) sql += ", DICTIONARY_SIZE_LIMIT 0";
+  sql += ")";
+
+  source_->batch = &batch;
+  source_->rows = rows;
+  // Each scan thread feeds its own encoder; one is enough when order must be kept.
+  source_->max_threads = opts.preserve_order ? 1 : static_cast<size_t>(threads_);
+  Status st = conn_->Execute(sql);
+  source_->batch = nullptr;
+  source_->rows = nullptr;
+  if (!st.ok()) {
+    std::remove(tmp.c_str());
+    return IOError("cannot write Parquet file " + path + ": " + st.message());
+  }
+  return Status::OK();
 }
 
 }  // namespace strata

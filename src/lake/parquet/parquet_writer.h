@@ -16,6 +16,8 @@ struct BatchScanSource;
 
 namespace strata {
 
+class NativeParquetWriter;
+
 enum class ParquetCodec { kZstd, kSnappy, kLz4, kUncompressed };
 
 // "zstd", "snappy", "lz4" (LZ4_RAW in the file), "uncompressed".
@@ -36,15 +38,24 @@ Result<ParquetCodec> ParquetCodecFromName(const std::string& name);
 // (uncompressed: 3.3x). Keeping row order halves throughput (one scan thread).
 // Snappy is the default: ~30% cheaper than zstd per row and what Spark/Delta write by default;
 // use zstd for compaction or cold tables where size matters more than CPU.
+// Which encoder writes the file. kNative is strata's own column writer
+// (lake/parquet/native_parquet_writer.h): single-threaded, always in batch order, no copy of the
+// batch. kDuckDB goes through DuckDB's COPY ... TO (FORMAT parquet). Both write the same schema
+// (OPTIONAL columns, the same physical/logical types), readable by any Parquet reader.
+enum class ParquetEngine { kNative, kDuckDB };
+
 struct ParquetWriteOptions {
+  ParquetEngine engine = ParquetEngine::kDuckDB;
   ParquetCodec codec = ParquetCodec::kSnappy;
-  // Codec level; 0 keeps DuckDB's default. Only zstd honours it.
+  // Codec level; 0 keeps the default (zstd: 3). Only zstd honours it.
   int compression_level = 0;
-  // Rows per row group (DuckDB's minimum is 2048).
+  // Rows per row group (the DuckDB engine's minimum is 2048; the native one takes any >= 1).
   int64_t row_group_size = 122880;
-  // Dictionary encoding for columns whose distinct values fit DuckDB's dictionary limit. When
-  // false the dictionary size limit is set to 0, so values are written plainly.
+  // Dictionary encoding for columns whose distinct values fit the dictionary limit (native: string
+  // and binary chunks whose sample is at most half distinct, up to 1 MiB / 64K entries, then
+  // PLAIN for the rest of the chunk). When false values are written plainly.
   bool dictionary = true;
+  // DuckDB engine only (the native engine is single-threaded and always keeps the batch order).
   // Threads DuckDB may use to encode row groups. >1 lets rows land in a different order in the
   // file unless preserve_order is set. 1 by default: the pipeline's layers already run
   // concurrently, each with its own writer, and with 2 DuckDB's calling thread busy-waits for
@@ -52,7 +63,8 @@ struct ParquetWriteOptions {
   // spinning, in pthread_mutex_lock/unlock under Executor::ExecuteTask). Raise it for a lone
   // writer (compaction, a backfill) where wall time matters more than CPU.
   int threads = 1;
-  // Keep the batch's row order in the file. With threads > 1 this costs parallelism.
+  // DuckDB engine only. Keep the batch's row order in the file. With threads > 1 this costs
+  // parallelism.
   bool preserve_order = false;
   // fsync the file before renaming it into place, and the directory after.
   bool sync = true;
@@ -64,16 +76,20 @@ struct ParquetFileInfo {
   int64_t num_rows = 0;
 };
 
-// Writes RecordBatches as Parquet files through DuckDB's COPY ... TO (FORMAT parquet), scanning
-// the batch in place through a registered table function (no copy into a DuckDB table).
+// Writes RecordBatches as Parquet files, with the engine chosen per call (options.engine):
+// strata's native column writer, or DuckDB's COPY ... TO (FORMAT parquet) scanning the batch in
+// place through a registered table function (no copy into a DuckDB table).
 //
-// Lifecycle: Create() opens a private in-memory DuckDB database and connection, reused for
-// every file. Thread-compatible: one writer per thread; concurrent calls on one writer are a bug.
+// Lifecycle: Create() is cheap; the native encoder's buffers and, on the first DuckDB-engine
+// write, a private in-memory DuckDB database and connection are created lazily and reused for
+// every later file. Thread-compatible: one writer per thread; concurrent calls on one writer
+// are a bug.
 // Types are written as: string -> BYTE_ARRAY UTF8, binary -> BYTE_ARRAY, timestamp ->
 // INT64 TIMESTAMP(MICROS, isAdjustedToUTC=true), date -> INT32 DATE, and so on.
 class ParquetWriter {
  public:
-  // Internal if DuckDB cannot be opened.
+  // Never fails today; DuckDB is opened by the first DuckDB-engine write (Internal there if it
+  // cannot be).
   static Result<std::unique_ptr<ParquetWriter>> Create();
   ~ParquetWriter();
   ParquetWriter(const ParquetWriter&) = delete;
@@ -82,8 +98,8 @@ class ParquetWriter {
   // Writes all rows of `batch` to `path`. The file is written under a temporary name in the same
   // directory and renamed into place once complete, so `path` never names a partial file; on
   // error the temporary is removed and `path` is untouched. An existing file at `path` is
-  // replaced. IOError (naming the path) for file system failures, InvalidArgument for options
-  // DuckDB refuses.
+  // replaced. A 0-row batch gives a valid file with 0 rows. IOError (naming the path) for file
+  // system failures, InvalidArgument for options the engine refuses.
   Result<ParquetFileInfo> Write(const RecordBatch& batch, const std::string& path,
                                 const ParquetWriteOptions& opts = {});
   // Same, for the rows whose indexes are listed, in that order (a selection vector; nothing is
@@ -96,7 +112,14 @@ class ParquetWriter {
   Result<ParquetFileInfo> WriteImpl(const RecordBatch& batch, const std::vector<uint32_t>* rows,
                                     const std::string& path, const ParquetWriteOptions& opts);
   Status ApplySettings(const ParquetWriteOptions& opts);
+  // Opens DuckDB on first use.
+  Status EnsureDuckDB();
+  // Writes `tmp` through DuckDB; errors name `path`.
+  Status WriteWithDuckDB(const RecordBatch& batch, const std::vector<uint32_t>* rows,
+                         const std::string& path, const std::string& tmp,
+                         const ParquetWriteOptions& opts);
 
+  std::unique_ptr<NativeParquetWriter> native_;
   std::shared_ptr<duck::Database> db_;
   std::unique_ptr<duck::Connection> conn_;
   std::unique_ptr<duck::BatchScanSource> source_;
