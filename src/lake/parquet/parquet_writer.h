@@ -24,9 +24,12 @@ enum class ParquetCodec { kZstd, kSnappy, kLz4, kUncompressed };
 const char* ParquetCodecName(ParquetCodec codec);
 Result<ParquetCodec> ParquetCodecFromName(const std::string& name);
 
-// Defaults chosen by measurement (bench/parquet_bench.cc: 1M bronze-like rows, 19 columns, on
-// the shared 2-core box; CPU-time rates are the stable figure there, wall rates swung 2-4x with
-// other load):
+// Engine: native by measurement (parquet_bench --only=engines, 2026-11-24, 1M bronze-like rows,
+// snappy + dictionary): 2.04M rows per CPU-second and 72 MB against DuckDB's 1.14M and 75 MB; in
+// drain_bench 3.6 instead of 4.8 CPU-s per million events (docs/benchmarks.md).
+// Codec and row-group defaults were chosen on the DuckDB engine (bench/parquet_bench.cc: 1M
+// bronze-like rows, 19 columns, on the shared 2-core box; CPU-time rates are the stable figure
+// there, wall rates swung 2-4x with other load):
 //   codec         rows/cpu-s   file MB   (row group 122880, dictionary on)
 //   snappy        0.95-1.13M   75
 //   lz4_raw       0.88-1.05M   75
@@ -45,7 +48,7 @@ Result<ParquetCodec> ParquetCodecFromName(const std::string& name);
 enum class ParquetEngine { kNative, kDuckDB };
 
 struct ParquetWriteOptions {
-  ParquetEngine engine = ParquetEngine::kDuckDB;
+  ParquetEngine engine = ParquetEngine::kNative;
   ParquetCodec codec = ParquetCodec::kSnappy;
   // Codec level; 0 keeps the default (zstd: 3). Only zstd honours it.
   int compression_level = 0;
