@@ -79,6 +79,53 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
   return SyncDirectory(ParentOf(path));
 }
 
+Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Open(const std::string& path) {
+  std::string tmp = TempNameFor(path);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IOError(ErrnoMessage("cannot create", tmp));
+  return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, std::move(tmp), fd));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+Status AtomicFileWriter::Append(std::string_view data) {
+  if (fd_ < 0) return Internal("writing " + path_ + " after it was committed or failed");
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status st = IOError(ErrnoMessage("cannot write", tmp_));
+      ::close(fd_);
+      fd_ = -1;
+      return st;
+    }
+    off += static_cast<size_t>(n);
+  }
+  bytes_ += data.size();
+  return Status::OK();
+}
+
+Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) return Internal("committing " + path_ + " after it was committed or failed");
+  const int fd = fd_;
+  fd_ = -1;
+  if (::fsync(fd) != 0) {
+    Status st = IOError(ErrnoMessage("cannot fsync", tmp_));
+    ::close(fd);
+    return st;
+  }
+  if (::close(fd) != 0) return IOError(ErrnoMessage("cannot close", tmp_));
+  CrashPoint("file.before_rename");
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0)
+    return IOError(ErrnoMessage("cannot rename to", path_));
+  committed_ = true;
+  return SyncDirectory(ParentOf(path_));
+}
+
 Status WriteFileIfAbsent(const std::string& path, std::string_view data) {
   std::string tmp = TempNameFor(path);
   STRATA_RETURN_IF_ERROR(WriteAndSync(tmp, data));

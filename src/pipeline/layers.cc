@@ -502,10 +502,9 @@ int64_t SilverProcessor::NextWatermark(int64_t now_ms) {
   return ToMillis(tracker_->AdvanceWatermark(now_ms * 1000));
 }
 
-Status SilverProcessor::SaveState(bool full, std::vector<StateBlob>* blobs) {
-  blobs->push_back({kGlobalStatePartition, tracker_->Serialize()});
-  SavePartitions(*dedup_, full, blobs);
-  return Status::OK();
+Status SilverProcessor::SaveState(bool full, StateSink& sink) {
+  STRATA_RETURN_IF_ERROR(sink.Add({kGlobalStatePartition, tracker_->Serialize()}));
+  return SavePartitions(*dedup_, full, sink);
 }
 
 Status SilverProcessor::LoadState(const std::vector<StateBlob>& snapshot,
@@ -619,13 +618,12 @@ bool GoldProcessor::WantsNoDataBatch(int64_t watermark_ms) const {
   return watermark_ms > last_emitted_watermark_ms_ && agg_->stats().groups > 0;
 }
 
-Status GoldProcessor::SaveState(bool full, std::vector<StateBlob>* blobs) {
+Status GoldProcessor::SaveState(bool full, StateSink& sink) {
   state_codec::Writer w("GLD2", 1);
   w.I64(last_emitted_watermark_ms_);
   w.Bytes(tracker_->Serialize());
-  blobs->push_back({kGlobalStatePartition, w.Finish()});
-  SavePartitions(*agg_, full, blobs);
-  return Status::OK();
+  STRATA_RETURN_IF_ERROR(sink.Add({kGlobalStatePartition, w.Finish()}));
+  return SavePartitions(*agg_, full, sink);
 }
 
 Status GoldProcessor::LoadState(const std::vector<StateBlob>& snapshot,

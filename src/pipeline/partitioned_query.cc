@@ -170,9 +170,7 @@ class PartitionTagProcessor : public BatchProcessor {
     return inner_->WantsNoDataBatch(watermark_ms);
   }
   bool stateful() const override { return inner_->stateful(); }
-  Status SaveState(bool full, std::vector<StateBlob>* blobs) override {
-    return inner_->SaveState(full, blobs);
-  }
+  Status SaveState(bool full, StateSink& sink) override { return inner_->SaveState(full, sink); }
   Status LoadState(const std::vector<StateBlob>& snapshot,
                    const std::vector<std::vector<StateBlob>>& deltas) override {
     return inner_->LoadState(snapshot, deltas);

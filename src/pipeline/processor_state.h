@@ -63,14 +63,15 @@ inline StateHistory Collect(const std::vector<StateBlob>& snapshot,
   return h;
 }
 
-// Appends each partition's state of a partitioned operator (Deduplicator, WindowAggregator,
-// SessionWindowAggregator): all of it when `full`, else what changed since the last call; then
-// starts a new delta.
+// Hands each partition's state of a partitioned operator (Deduplicator, WindowAggregator,
+// SessionWindowAggregator) to `sink`, one partition serialized at a time: all of it when
+// `full`, else what changed since the last call; then starts a new delta.
 template <typename PartitionedOperator>
-void SavePartitions(PartitionedOperator& op, bool full, std::vector<StateBlob>* blobs) {
+Status SavePartitions(PartitionedOperator& op, bool full, StateSink& sink) {
   for (int32_t p : op.Partitions())
-    blobs->push_back({p, full ? op.SerializeSnapshot(p) : op.SerializeDelta(p)});
+    STRATA_RETURN_IF_ERROR(sink.Add({p, full ? op.SerializeSnapshot(p) : op.SerializeDelta(p)}));
   op.MarkCheckpointed();
+  return Status::OK();
 }
 
 }  // namespace strata::processor_state

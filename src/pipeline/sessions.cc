@@ -116,13 +116,12 @@ bool SessionProcessor::WantsNoDataBatch(int64_t watermark_ms) const {
   return watermark_ms > last_emitted_watermark_ms_ && agg_->stats().open_sessions > 0;
 }
 
-Status SessionProcessor::SaveState(bool full, std::vector<StateBlob>* blobs) {
+Status SessionProcessor::SaveState(bool full, StateSink& sink) {
   state_codec::Writer w(kStateMagic, kStateVersion);
   w.I64(last_emitted_watermark_ms_);
   w.Bytes(tracker_->Serialize());
-  blobs->push_back({kGlobalStatePartition, w.Finish()});
-  processor_state::SavePartitions(*agg_, full, blobs);
-  return Status::OK();
+  STRATA_RETURN_IF_ERROR(sink.Add({kGlobalStatePartition, w.Finish()}));
+  return processor_state::SavePartitions(*agg_, full, sink);
 }
 
 Status SessionProcessor::LoadState(const std::vector<StateBlob>& snapshot,

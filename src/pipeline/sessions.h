@@ -48,7 +48,7 @@ class SessionProcessor : public BatchProcessor {
   int64_t NextWatermark(int64_t now_ms) override;
   bool WantsNoDataBatch(int64_t watermark_ms) const override;
   bool stateful() const override { return true; }
-  Status SaveState(bool full, std::vector<StateBlob>* blobs) override;
+  Status SaveState(bool full, StateSink& sink) override;
   Status LoadState(const std::vector<StateBlob>& snapshot,
                    const std::vector<std::vector<StateBlob>>& deltas) override;
   std::string Fingerprint() const override;

@@ -174,8 +174,9 @@ TEST(SessionProcessorTest, UpdateModeEmitsProvisionalRowsRetractionsAndFinalRows
   EXPECT_EQ(m.rows_dropped_by_watermark, 1);
 
   // State survives a save and load; a no-data batch past the end emits the final row.
-  std::vector<StateBlob> blobs;
-  ASSERT_TRUE(p->SaveState(true, &blobs).ok());
+  VectorStateSink saved;
+  ASSERT_TRUE(p->SaveState(true, saved).ok());
+  const std::vector<StateBlob>& blobs = saved.blobs;
   auto q = std::move(SessionProcessor::Create(o)).value();
   ASSERT_TRUE(q->LoadState(blobs, {}).ok());
   EXPECT_TRUE(q->WantsNoDataBatch(200'000));

@@ -3,7 +3,9 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -166,28 +168,18 @@ Status Checkpoint::WriteCommitted(const CommittedBatch& c) {
 
 namespace {
 
-// State file: "STB1" | u32 count | count x (i32 partition | u64 size | bytes) | u64 checksum.
+// State file, version 2 (written blob by blob):
+//   "STB2" | per blob: i32 partition | u64 size | u64 checksum of the bytes | bytes
+//          | u32 count | u64 checksum of the blob headers and the count | "STBE"
+// Version 1 (read only): "STB1" | u32 count | count x (i32 partition | u64 size | bytes)
+//          | u64 checksum of everything before it.
 constexpr char kStateMagic[4] = {'S', 'T', 'B', '1'};
+constexpr char kStateMagic2[4] = {'S', 'T', 'B', '2'};
+constexpr char kStateEnd[4] = {'S', 'T', 'B', 'E'};
 
 template <typename T>
 void Put(std::string& out, T v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-std::string EncodeState(const std::vector<StateBlob>& blobs) {
-  size_t total = 16;
-  for (const auto& b : blobs) total += 12 + b.bytes.size();
-  std::string out;
-  out.reserve(total);
-  out.append(kStateMagic, 4);
-  Put<uint32_t>(out, static_cast<uint32_t>(blobs.size()));
-  for (const auto& b : blobs) {
-    Put<int32_t>(out, b.partition);
-    Put<uint64_t>(out, b.bytes.size());
-    out.append(b.bytes);
-  }
-  Put<uint64_t>(out, HashBytes(out));
-  return out;
 }
 
 Status DecodeState(const std::string& data, const std::string& path, std::vector<StateBlob>* out) {
@@ -216,6 +208,67 @@ Status DecodeState(const std::string& data, const std::string& path, std::vector
   return Status::OK();
 }
 
+// Reads a version-2 state file blob by blob straight into each blob's string (a large snapshot
+// is not read into one buffer first).
+Status ReadStateFile2(const std::string& path, std::FILE* f, uint64_t size,
+                      std::vector<StateBlob>* out) {
+  auto bad = [&](const char* why) { return Corruption("state file " + path + ": " + why); };
+  constexpr uint64_t kHead = 20, kTrailer = 16;
+  if (size < 4 + kTrailer) return bad("truncated");
+  uint64_t pos = 4;
+  std::string index;
+  uint32_t count = 0;
+  while (size - pos > kTrailer) {
+    if (size - pos - kTrailer < kHead) return bad("truncated");
+    char head[kHead];
+    if (std::fread(head, 1, kHead, f) != kHead) return bad("short read");
+    pos += kHead;
+    StateBlob b;
+    uint64_t len, sum;
+    std::memcpy(&b.partition, head, 4);
+    std::memcpy(&len, head + 4, 8);
+    std::memcpy(&sum, head + 12, 8);
+    if (len > size - pos - kTrailer) return bad("truncated");
+    b.bytes.resize(len);
+    if (len > 0 && std::fread(b.bytes.data(), 1, len, f) != len) return bad("short read");
+    pos += len;
+    if (HashBytes(b.bytes) != sum) return bad("checksum mismatch (torn or overwritten)");
+    index.append(head, kHead);
+    ++count;
+    out->push_back(std::move(b));
+  }
+  if (size - pos != kTrailer) return bad("truncated");
+  char trailer[kTrailer];
+  if (std::fread(trailer, 1, kTrailer, f) != kTrailer) return bad("short read");
+  uint32_t stored_count;
+  uint64_t stored_sum;
+  std::memcpy(&stored_count, trailer, 4);
+  std::memcpy(&stored_sum, trailer + 4, 8);
+  Put<uint32_t>(index, count);
+  if (stored_count != count || std::memcmp(trailer + 12, kStateEnd, 4) != 0 ||
+      HashBytes(index) != stored_sum)
+    return bad("bad trailer (torn or overwritten)");
+  return Status::OK();
+}
+
+Status ReadStateFile(const std::string& path, std::vector<StateBlob>* out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return IOError("cannot open state file " + path + ": " + std::strerror(errno));
+  struct Closer {
+    std::FILE* f;
+    ~Closer() { std::fclose(f); }
+  } closer{f};
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) return IOError("cannot stat state file " + path + ": " + ec.message());
+  char magic[4];
+  if (size < 4 || std::fread(magic, 1, 4, f) != 4)
+    return Corruption("state file " + path + ": bad header");
+  if (std::memcmp(magic, kStateMagic2, 4) == 0) return ReadStateFile2(path, f, size, out);
+  STRATA_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  return DecodeState(data, path, out);
+}
+
 // Batch ids of state files of one kind, ascending.
 std::vector<int64_t> StateFiles(const std::string& dir, const std::string& suffix) {
   std::vector<int64_t> ids;
@@ -235,12 +288,45 @@ std::vector<int64_t> StateFiles(const std::string& dir, const std::string& suffi
 
 }  // namespace
 
-Status Checkpoint::WriteState(int64_t batch_id, bool snapshot,
-                              const std::vector<StateBlob>& blobs) {
-  std::string base = dir_ + "/state/" + std::to_string(batch_id);
+Result<std::unique_ptr<Checkpoint::StateWriter>> Checkpoint::BeginState(int64_t batch_id,
+                                                                        bool snapshot) {
+  const std::string base = dir_ + "/state/" + std::to_string(batch_id);
+  STRATA_ASSIGN_OR_RETURN(auto file,
+                          AtomicFileWriter::Open(base + (snapshot ? ".snapshot" : ".delta")));
+  STRATA_RETURN_IF_ERROR(file->Append(std::string_view(kStateMagic2, 4)));
+  return std::unique_ptr<StateWriter>(
+      new StateWriter(std::move(file), base + (snapshot ? ".delta" : ".snapshot")));
+}
+
+Status Checkpoint::StateWriter::Add(StateBlob blob) {
+  std::string head;
+  Put<int32_t>(head, blob.partition);
+  Put<uint64_t>(head, blob.bytes.size());
+  Put<uint64_t>(head, HashBytes(blob.bytes));
+  STRATA_RETURN_IF_ERROR(file_->Append(head));
+  STRATA_RETURN_IF_ERROR(file_->Append(blob.bytes));
+  index_ += head;
+  ++count_;
+  blob_bytes_ += static_cast<int64_t>(blob.bytes.size());
+  return Status::OK();
+}
+
+Status Checkpoint::StateWriter::Finish() {
+  Put<uint32_t>(index_, count_);
+  std::string trailer;
+  Put<uint32_t>(trailer, count_);
+  Put<uint64_t>(trailer, HashBytes(index_));
+  trailer.append(kStateEnd, 4);
+  STRATA_RETURN_IF_ERROR(file_->Append(trailer));
   std::error_code ec;
-  fs::remove(base + (snapshot ? ".delta" : ".snapshot"), ec);
-  return WriteFileAtomic(base + (snapshot ? ".snapshot" : ".delta"), EncodeState(blobs));
+  fs::remove(other_kind_path_, ec);
+  return file_->Commit();
+}
+
+Status Checkpoint::WriteState(int64_t batch_id, bool snapshot, std::vector<StateBlob> blobs) {
+  STRATA_ASSIGN_OR_RETURN(auto w, BeginState(batch_id, snapshot));
+  for (auto& b : blobs) STRATA_RETURN_IF_ERROR(w->Add(std::move(b)));
+  return w->Finish();
 }
 
 Status Checkpoint::LoadState(int64_t batch_id, std::vector<StateBlob>* snapshot,
@@ -254,8 +340,7 @@ Status Checkpoint::LoadState(int64_t batch_id, std::vector<StateBlob>* snapshot,
     if (id <= batch_id) *snapshot_batch = id;
   if (*snapshot_batch >= 0) {
     std::string path = dir + "/" + std::to_string(*snapshot_batch) + ".snapshot";
-    STRATA_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
-    STRATA_RETURN_IF_ERROR(DecodeState(data, path, snapshot));
+    STRATA_RETURN_IF_ERROR(ReadStateFile(path, snapshot));
   }
   int64_t expected = *snapshot_batch + 1;
   for (int64_t id : StateFiles(dir, ".delta")) {
@@ -265,9 +350,8 @@ Status Checkpoint::LoadState(int64_t batch_id, std::vector<StateBlob>* snapshot,
                         std::to_string(expected) + " (next is " + std::to_string(id) + ")");
     }
     std::string path = dir + "/" + std::to_string(id) + ".delta";
-    STRATA_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
     deltas->emplace_back();
-    STRATA_RETURN_IF_ERROR(DecodeState(data, path, &deltas->back()));
+    STRATA_RETURN_IF_ERROR(ReadStateFile(path, &deltas->back()));
     ++expected;
   }
   if (expected != batch_id + 1 && !(snapshot->empty() && deltas->empty() && *snapshot_batch < 0)) {

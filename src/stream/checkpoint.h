@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_util.h"
 #include "core/status.h"
 #include "stream/processor.h"
 
@@ -67,9 +68,31 @@ class Checkpoint {
   Status WritePlanned(const PlannedBatch& batch);
   Status WriteCommitted(const CommittedBatch& batch);
 
-  // Writes the state of batch `batch_id` (a snapshot or a delta) atomically, replacing any
-  // state file that an earlier, failed attempt of the same batch left.
-  Status WriteState(int64_t batch_id, bool snapshot, const std::vector<StateBlob>& blobs);
+  // Writes the state of batch `batch_id` (a snapshot or a delta) blob by blob: each Add()
+  // appends one blob to a temporary file and frees it; Finish() makes the file durable and
+  // renames it into place, replacing any state file that an earlier, failed attempt of the
+  // same batch left. A writer destroyed without Finish() leaves nothing behind. IOError names
+  // the file.
+  class StateWriter : public StateSink {
+   public:
+    Status Add(StateBlob blob) override;
+    Status Finish();
+    // Bytes of the blobs added so far.
+    int64_t blob_bytes() const { return blob_bytes_; }
+
+   private:
+    friend class Checkpoint;
+    StateWriter(std::unique_ptr<AtomicFileWriter> file, std::string other_kind_path)
+        : file_(std::move(file)), other_kind_path_(std::move(other_kind_path)) {}
+    std::unique_ptr<AtomicFileWriter> file_;
+    std::string other_kind_path_;  // the delta of a snapshot's batch, or the other way round
+    std::string index_;            // per blob: partition, size, checksum
+    uint32_t count_ = 0;
+    int64_t blob_bytes_ = 0;
+  };
+  Result<std::unique_ptr<StateWriter>> BeginState(int64_t batch_id, bool snapshot);
+  // The same, for blobs already in memory.
+  Status WriteState(int64_t batch_id, bool snapshot, std::vector<StateBlob> blobs);
   // The state as of batch `batch_id`: the newest snapshot at or before it and every delta after
   // that snapshot up to `batch_id`. Both empty when there is no snapshot (a fresh state is then
   // right only if no delta exists either; Corruption otherwise). Corruption names a torn file.

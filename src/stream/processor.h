@@ -40,6 +40,24 @@ struct StateBlob {
 };
 inline constexpr int32_t kGlobalStatePartition = INT32_MIN;
 
+// Takes a processor's state blobs one at a time. The checkpoint writes each to the state file as
+// it arrives and frees it, so a large snapshot is never held whole in memory.
+class StateSink {
+ public:
+  virtual ~StateSink() = default;
+  virtual Status Add(StateBlob blob) = 0;
+};
+
+// Collects the blobs (tests, and callers that want them in memory).
+class VectorStateSink : public StateSink {
+ public:
+  Status Add(StateBlob blob) override {
+    blobs.push_back(std::move(blob));
+    return Status::OK();
+  }
+  std::vector<StateBlob> blobs;
+};
+
 // The context of one micro-batch, fixed when the batch is planned and recorded in the
 // checkpoint so that a re-run sees exactly the same values.
 struct BatchContext {
@@ -68,11 +86,14 @@ class BatchProcessor {
   virtual bool WantsNoDataBatch(int64_t watermark_ms) const { return false; }
 
   virtual bool stateful() const { return false; }
-  // Appends the state after this batch to `blobs`: with `full`, every partition's whole state;
-  // otherwise only what changed since the previous SaveState (deltas), so that checkpoint cost
-  // follows the change, not the total. Partition-keyed, so a partition's state can move to
-  // another process. Afterwards the processor starts a new delta.
-  virtual Status SaveState(bool full, std::vector<StateBlob>* blobs) { return Status::OK(); }
+  // Hands the state after this batch to `sink`, a blob at a time (serialize a partition, Add
+  // it, then the next, so that only one partition's blob exists at once): with `full`, every
+  // partition's whole state; otherwise only what changed since the previous SaveState (deltas),
+  // so that checkpoint cost follows the change, not the total. Partition-keyed, so a
+  // partition's state can move to another process. Afterwards the processor starts a new
+  // delta. The engine may call it on another thread while the sinks commit the batch's
+  // output; nothing else touches the processor until it returns.
+  virtual Status SaveState(bool full, StateSink& sink) { return Status::OK(); }
   // Replaces the state by `snapshot` (blobs of one full save; empty for a fresh state) with
   // `deltas` (blobs of later saves, oldest first) applied in order.
   virtual Status LoadState(const std::vector<StateBlob>& snapshot,

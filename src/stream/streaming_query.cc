@@ -377,27 +377,23 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
 
   int64_t t_state = MonotonicNanos();
   bool full_state = false;
-  // The state file is written while the sinks commit (it must only be durable before
-  // commits/N: a crash before that re-runs batch N from state N-1, and the sinks skip it).
+  // The state is serialized and written while the sinks commit (it must only be durable before
+  // commits/N: a crash before that re-runs batch N from state N-1, and the sinks skip it). The
+  // processor is not touched again until the write is done; blobs go to the file one at a
+  // time, so a large snapshot is never held whole in memory.
   std::future<Status> state_written;
+  int64_t state_bytes = 0;
   if (processor_->stateful()) {
     full_state = last_state_snapshot_ < 0 ||
                  (plan.batch_id - last_state_snapshot_ >= options_.state_snapshot_interval &&
                   delta_bytes_ >= snapshot_bytes_);
-    std::vector<StateBlob> blobs;
-    STRATA_RETURN_IF_ERROR(processor_->SaveState(full_state, &blobs));
-    int64_t bytes = 0;
-    for (const auto& b : blobs) bytes += static_cast<int64_t>(b.bytes.size());
-    if (full_state) {
-      snapshot_bytes_ = bytes;
-      delta_bytes_ = 0;
-    } else {
-      delta_bytes_ += bytes;
-    }
-    state_written = std::async(std::launch::async,
-                               [this, id = plan.batch_id, full_state, blobs = std::move(blobs)] {
-                                 return checkpoint_.WriteState(id, full_state, blobs);
-                               });
+    state_written = std::async(
+        std::launch::async, [this, id = plan.batch_id, full_state, &state_bytes]() -> Status {
+          STRATA_ASSIGN_OR_RETURN(auto writer, checkpoint_.BeginState(id, full_state));
+          STRATA_RETURN_IF_ERROR(processor_->SaveState(full_state, *writer));
+          state_bytes = writer->blob_bytes();
+          return writer->Finish();
+        });
   }
   int64_t state_ms = ElapsedMs(t_state);
 
@@ -419,6 +415,12 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
     int64_t t_wait = MonotonicNanos();
     STRATA_RETURN_IF_ERROR(state_written.get());
     state_ms += ElapsedMs(t_wait);
+    if (full_state) {
+      snapshot_bytes_ = state_bytes;
+      delta_bytes_ = 0;
+    } else {
+      delta_bytes_ += state_bytes;
+    }
   }
   if (!latency_samples_.empty()) {
     // Visible since the sinks committed: latency = commit time - Kafka timestamp.

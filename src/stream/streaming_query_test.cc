@@ -113,10 +113,10 @@ class SumProcessor : public BatchProcessor {
   int64_t NextWatermark(int64_t) override { return 0; }
   bool stateful() const override { return true; }
   // The full state is the sum; a delta is what the batch added.
-  Status SaveState(bool full, std::vector<StateBlob>* blobs) override {
+  Status SaveState(bool full, StateSink& sink) override {
     std::string v = std::to_string(full ? sum_ : sum_ - saved_);
     if (full) v += std::string(padding_, ' ');  // a big state with small changes
-    blobs->push_back({kGlobalStatePartition, v});
+    STRATA_RETURN_IF_ERROR(sink.Add({kGlobalStatePartition, v}));
     saved_ = sum_;
     ++(full ? fulls_ : deltas_);
     return Status::OK();
