@@ -1,5 +1,6 @@
 #include "connectors/delta_sink.h"
 
+#include <cstring>
 #include <filesystem>
 
 #include "connectors/batch_cache.h"
@@ -16,7 +17,29 @@ namespace strata {
 
 namespace {
 
-// Groups the rows of `batch` by their partition values (in first-seen order).
+// True when rows a and b of `col` hold the same value (or are both null).
+bool SameCell(const Column& col, size_t a, size_t b) {
+  if (col.IsNull(a) || col.IsNull(b)) return col.IsNull(a) == col.IsNull(b);
+  switch (col.type()) {
+    case TypeId::kBool:
+      return col.Bool(a) == col.Bool(b);
+    case TypeId::kInt32:
+    case TypeId::kDate:
+      return col.Int32(a) == col.Int32(b);
+    case TypeId::kInt64:
+    case TypeId::kTimestamp:
+      return col.Int64(a) == col.Int64(b);
+    case TypeId::kDouble:
+      return std::memcmp(col.double_data() + a, col.double_data() + b, sizeof(double)) == 0;
+    case TypeId::kString:
+    case TypeId::kBinary:
+      return col.String(a) == col.String(b);
+  }
+  return false;
+}
+
+// Groups the rows of `batch` by their partition values (in first-seen order). A row whose
+// partition cells equal the previous row's joins its group without serializing them again.
 Result<std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>>> GroupByPartition(
     const RecordBatch& batch, const std::vector<std::string>& partition_by) {
   std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>> groups;
@@ -28,7 +51,16 @@ Result<std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>>> Gr
     cols.push_back(c);
   }
   delta::PartitionValues values;
+  size_t last_group = 0;
   for (size_t r = 0; r < batch.num_rows(); ++r) {
+    if (r > 0) {
+      bool same = true;
+      for (int c : cols) same = same && SameCell(batch.column(c), r - 1, r);
+      if (same) {
+        groups[last_group].second.push_back(static_cast<uint32_t>(r));
+        continue;
+      }
+    }
     for (size_t i = 0; i < cols.size(); ++i) {
       STRATA_ASSIGN_OR_RETURN(values[partition_by[i]],
                               delta::SerializePartitionValue(batch.column(cols[i]), r));
@@ -38,12 +70,32 @@ Result<std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>>> Gr
       it = index.emplace(values, groups.size()).first;
       groups.push_back({values, {}});
     }
-    groups[it->second].second.push_back(static_cast<uint32_t>(r));
+    last_group = it->second;
+    groups[last_group].second.push_back(static_cast<uint32_t>(r));
   }
   return groups;
 }
 
 }  // namespace
+
+std::string FileStatsJson(const Schema& schema, ParquetFileInfo& info,
+                          const std::vector<std::string>& skip_columns) {
+  std::vector<delta::ColumnSummary> columns(info.column_stats.size());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    ParquetColumnStats& from = info.column_stats[c];
+    delta::ColumnSummary& to = columns[c];
+    to.null_count = from.null_count;
+    to.has_min_max = from.has_min_max;
+    to.min_int = from.min_int;
+    to.max_int = from.max_int;
+    to.min_double = from.min_double;
+    to.max_double = from.max_double;
+    to.min_bytes = std::move(from.min_bytes);
+    to.max_bytes = std::move(from.max_bytes);
+  }
+  return delta::StatsJsonFromSummaries(schema, info.num_rows, columns,
+                                       delta::kDefaultNumIndexedCols, skip_columns);
+}
 
 bool IsBatchCommitted(const delta::Snapshot& snapshot, const BatchCommit& commit) {
   return snapshot.TxnVersion(commit.query_id).value_or(-1) >= commit.batch_id;
@@ -162,17 +214,32 @@ Result<SinkWriteStats> DeltaSink::Commit(const BatchCommit& commit,
       std::string abs = options_.path + "/" + rel;
       if (!dir.empty()) STRATA_RETURN_IF_ERROR(CreateDirectories(options_.path + "/" + dir));
       const bool whole = groups.size() == 1;
-      RecordBatch subset = whole ? RecordBatch(batch.schema()) : batch.Take(rows_of_group);
-      const RecordBatch& data = whole ? batch : subset;
-      STRATA_ASSIGN_OR_RETURN(ParquetFileInfo info, writer_->Write(data, abs, options_.parquet));
+      // The native engine writes a group's rows through a selection vector and gathers the
+      // statistics while encoding; DuckDB's needs a copy of the rows for ComputeStatsJson.
+      const bool native = options_.parquet.engine == ParquetEngine::kNative;
+      RecordBatch subset =
+          whole || native ? RecordBatch(batch.schema()) : batch.Take(rows_of_group);
+      const RecordBatch& data = whole || native ? batch : subset;
+      ParquetFileInfo info;
+      if (whole || !native) {
+        STRATA_ASSIGN_OR_RETURN(info, writer_->Write(data, abs, options_.parquet));
+      } else {
+        STRATA_ASSIGN_OR_RETURN(info,
+                                writer_->WriteRows(batch, rows_of_group, abs, options_.parquet));
+      }
       delta::AddFile add;
       add.path = delta::UrlEncodePath(rel);
       add.partition_values = values;
       add.size = info.size_bytes;
       add.modification_time = NowMillis();
       add.data_change = true;
-      add.stats =
-          delta::ComputeStatsJson(data, delta::kDefaultNumIndexedCols, options_.partition_by);
+      if (info.column_stats.size() == batch.num_columns()) {
+        add.stats = FileStatsJson(*batch.schema(), info, options_.partition_by);
+      } else {
+        if (!whole && native) subset = batch.Take(rows_of_group);
+        add.stats = delta::ComputeStatsJson(whole ? batch : subset, delta::kDefaultNumIndexedCols,
+                                            options_.partition_by);
+      }
       txn->AddFile(std::move(add));
       stats.files += 1;
       stats.bytes += info.size_bytes;

@@ -34,6 +34,13 @@ Status CheckFencedMarks(const delta::Snapshot& snapshot, const BatchCommit& comm
 Result<std::optional<int64_t>> CommitBatch(delta::DeltaTable& table, delta::Transaction& txn,
                                            const BatchCommit& commit);
 
+// Delta's per-file statistics JSON (delta::ComputeStatsJson's, byte for byte) of a file the
+// native Parquet engine wrote, from the statistics it gathered while encoding
+// (info.column_stats, one per field of `schema`; its strings are moved out) instead of a
+// second pass over the rows. `skip_columns` as for ComputeStatsJson (the partition columns).
+std::string FileStatsJson(const Schema& schema, ParquetFileInfo& info,
+                          const std::vector<std::string>& skip_columns);
+
 struct DeltaSinkOptions {
   std::string table_name;  // catalog name, e.g. catalog.streaming.silver_clickstream
   std::string path;        // table directory

@@ -39,7 +39,7 @@ int64_t CeilMillisMicros(int64_t us) {
 }
 
 // Per-column result: min/max already rendered as JSON values, or absent.
-struct ColumnStats {
+struct RenderedStats {
   std::string name;
   std::optional<std::string> min, max;
   int64_t nulls = 0;
@@ -51,114 +51,65 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-ColumnStats Compute(const Column& col, const std::string& name) {
-  ColumnStats cs;
-  cs.name = name;
-  const size_t n = col.size();
-  cs.nulls = static_cast<int64_t>(col.null_count());
-  const uint8_t* valid = col.validity();
-  switch (col.type()) {
+// Exact min/max of the valid values of v[0..n) (the first of equal ones, as std::min/max keep).
+template <typename T>
+void IntMinMax(const T* v, const uint8_t* valid, size_t n, ColumnSummary* cs) {
+  bool any = false;
+  T lo = 0, hi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!valid[i]) continue;
+    if (!any) {
+      lo = hi = v[i];
+      any = true;
+    } else {
+      lo = std::min(lo, v[i]);
+      hi = std::max(hi, v[i]);
+    }
+  }
+  cs->has_min_max = any;
+  cs->min_int = lo;
+  cs->max_int = hi;
+}
+
+RenderedStats Render(TypeId type, const std::string& name, const ColumnSummary& cs) {
+  RenderedStats rs;
+  rs.name = name;
+  rs.nulls = cs.null_count;
+  if (!cs.has_min_max) return rs;
+  switch (type) {
     case TypeId::kInt32:
-    case TypeId::kDate: {
-      const int32_t* v = col.int32_data();
-      bool any = false;
-      int32_t lo = 0, hi = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (!valid[i]) continue;
-        if (!any) {
-          lo = hi = v[i];
-          any = true;
-        } else {
-          lo = std::min(lo, v[i]);
-          hi = std::max(hi, v[i]);
-        }
-      }
-      if (any) {
-        if (col.type() == TypeId::kDate) {
-          cs.min = Quote(FormatDate(lo));
-          cs.max = Quote(FormatDate(hi));
-        } else {
-          cs.min = std::to_string(lo);
-          cs.max = std::to_string(hi);
-        }
-      }
-      break;
-    }
     case TypeId::kInt64:
-    case TypeId::kTimestamp: {
-      const int64_t* v = col.int64_data();
-      bool any = false;
-      int64_t lo = 0, hi = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (!valid[i]) continue;
-        if (!any) {
-          lo = hi = v[i];
-          any = true;
-        } else {
-          lo = std::min(lo, v[i]);
-          hi = std::max(hi, v[i]);
-        }
-      }
-      if (any) {
-        if (col.type() == TypeId::kTimestamp) {
-          cs.min = Quote(FormatTimestampMicros(FloorMillisMicros(lo)));
-          cs.max = Quote(FormatTimestampMicros(CeilMillisMicros(hi)));
-        } else {
-          cs.min = std::to_string(lo);
-          cs.max = std::to_string(hi);
-        }
-      }
+      rs.min = std::to_string(cs.min_int);
+      rs.max = std::to_string(cs.max_int);
       break;
-    }
-    case TypeId::kDouble: {
-      const double* v = col.double_data();
-      bool any = false;
-      double lo = 0, hi = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (!valid[i] || std::isnan(v[i])) continue;
-        if (!any) {
-          lo = hi = v[i];
-          any = true;
-        } else {
-          lo = std::min(lo, v[i]);
-          hi = std::max(hi, v[i]);
-        }
-      }
-      if (any && std::isfinite(lo) && std::isfinite(hi)) {
+    case TypeId::kDate:
+      rs.min = Quote(FormatDate(static_cast<int32_t>(cs.min_int)));
+      rs.max = Quote(FormatDate(static_cast<int32_t>(cs.max_int)));
+      break;
+    case TypeId::kTimestamp:
+      rs.min = Quote(FormatTimestampMicros(FloorMillisMicros(cs.min_int)));
+      rs.max = Quote(FormatTimestampMicros(CeilMillisMicros(cs.max_int)));
+      break;
+    case TypeId::kDouble:
+      if (std::isfinite(cs.min_double) && std::isfinite(cs.max_double)) {
         JsonWriter a, b;
-        a.Double(lo);
-        b.Double(hi);
-        cs.min = a.Take();
-        cs.max = b.Take();
+        a.Double(cs.min_double);
+        b.Double(cs.max_double);
+        rs.min = a.Take();
+        rs.max = b.Take();
       }
       break;
-    }
     case TypeId::kString: {
-      bool any = false;
-      std::string_view lo, hi;
-      for (size_t i = 0; i < n; ++i) {
-        if (!valid[i]) continue;
-        std::string_view s = col.String(i);
-        if (!any) {
-          lo = hi = s;
-          any = true;
-        } else {
-          if (s < lo) lo = s;
-          if (s > hi) hi = s;
-        }
-      }
-      if (any) {
-        cs.min = Quote(TruncateMinString(lo));
-        std::string max;
-        if (TruncateMaxString(hi, &max)) cs.max = Quote(max);
-      }
+      rs.min = Quote(TruncateMinString(cs.min_bytes));
+      std::string max;
+      if (TruncateMaxString(cs.max_bytes, &max)) rs.max = Quote(max);
       break;
     }
     case TypeId::kBool:
     case TypeId::kBinary:
       break;
   }
-  return cs;
+  return rs;
 }
 
 }  // namespace
@@ -180,19 +131,71 @@ bool TruncateMaxString(std::string_view s, std::string* out, size_t max_chars) {
   return true;
 }
 
-std::string ComputeStatsJson(const RecordBatch& batch, size_t num_indexed_cols,
-                             const std::vector<std::string>& skip_columns) {
-  std::vector<ColumnStats> stats;
-  size_t indexed = 0;
-  for (size_t c = 0; c < batch.num_columns() && indexed < num_indexed_cols; ++c) {
-    const std::string& name = batch.schema()->field(c).name;
-    if (std::find(skip_columns.begin(), skip_columns.end(), name) != skip_columns.end()) continue;
-    stats.push_back(Compute(batch.column(c), name));
-    ++indexed;
+ColumnSummary SummarizeColumn(const Column& col) {
+  ColumnSummary cs;
+  const size_t n = col.size();
+  cs.null_count = static_cast<int64_t>(col.null_count());
+  const uint8_t* valid = col.validity();
+  switch (col.type()) {
+    case TypeId::kInt32:
+    case TypeId::kDate:
+      IntMinMax(col.int32_data(), valid, n, &cs);
+      break;
+    case TypeId::kInt64:
+    case TypeId::kTimestamp:
+      IntMinMax(col.int64_data(), valid, n, &cs);
+      break;
+    case TypeId::kDouble: {
+      const double* v = col.double_data();
+      bool any = false;
+      double lo = 0, hi = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (!valid[i] || std::isnan(v[i])) continue;
+        if (!any) {
+          lo = hi = v[i];
+          any = true;
+        } else {
+          lo = std::min(lo, v[i]);
+          hi = std::max(hi, v[i]);
+        }
+      }
+      cs.has_min_max = any;
+      cs.min_double = lo;
+      cs.max_double = hi;
+      break;
+    }
+    case TypeId::kString: {
+      bool any = false;
+      std::string_view lo, hi;
+      for (size_t i = 0; i < n; ++i) {
+        if (!valid[i]) continue;
+        std::string_view s = col.String(i);
+        if (!any) {
+          lo = hi = s;
+          any = true;
+        } else {
+          if (s < lo) lo = s;
+          if (s > hi) hi = s;
+        }
+      }
+      cs.has_min_max = any;
+      cs.min_bytes.assign(lo);
+      cs.max_bytes.assign(hi);
+      break;
+    }
+    case TypeId::kBool:
+    case TypeId::kBinary:
+      break;
   }
+  return cs;
+}
+
+namespace {
+
+std::string RenderJson(int64_t num_records, const std::vector<RenderedStats>& stats) {
   JsonWriter w;
   w.BeginObject();
-  w.Key("numRecords").Int(static_cast<int64_t>(batch.num_rows()));
+  w.Key("numRecords").Int(num_records);
   w.Key("minValues").BeginObject();
   for (const auto& s : stats) {
     if (s.min) w.Key(s.name).Raw(*s.min);
@@ -208,6 +211,45 @@ std::string ComputeStatsJson(const RecordBatch& batch, size_t num_indexed_cols,
   w.EndObject();
   w.EndObject();
   return w.Take();
+}
+
+// Calls fn(column index) for the columns that get statistics: the first `num_indexed_cols`
+// not in `skip_columns`.
+template <typename Fn>
+void ForIndexedColumns(const Schema& schema, size_t num_indexed_cols,
+                       const std::vector<std::string>& skip_columns, Fn&& fn) {
+  size_t indexed = 0;
+  for (size_t c = 0; c < schema.num_fields() && indexed < num_indexed_cols; ++c) {
+    const std::string& name = schema.field(c).name;
+    if (std::find(skip_columns.begin(), skip_columns.end(), name) != skip_columns.end()) continue;
+    fn(c);
+    ++indexed;
+  }
+}
+
+}  // namespace
+
+std::string ComputeStatsJson(const RecordBatch& batch, size_t num_indexed_cols,
+                             const std::vector<std::string>& skip_columns) {
+  const Schema& schema = *batch.schema();
+  std::vector<RenderedStats> stats;
+  ForIndexedColumns(schema, num_indexed_cols, skip_columns, [&](size_t c) {
+    const Column& col = batch.column(c);
+    stats.push_back(Render(col.type(), schema.field(c).name, SummarizeColumn(col)));
+  });
+  return RenderJson(static_cast<int64_t>(batch.num_rows()), stats);
+}
+
+std::string StatsJsonFromSummaries(const Schema& schema, int64_t num_records,
+                                   const std::vector<ColumnSummary>& columns,
+                                   size_t num_indexed_cols,
+                                   const std::vector<std::string>& skip_columns) {
+  std::vector<RenderedStats> stats;
+  ForIndexedColumns(schema, num_indexed_cols, skip_columns, [&](size_t c) {
+    if (c >= columns.size()) return;
+    stats.push_back(Render(schema.field(c).type, schema.field(c).name, columns[c]));
+  });
+  return RenderJson(num_records, stats);
 }
 
 }  // namespace strata::delta

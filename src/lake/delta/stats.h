@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "batch/record_batch.h"
 
@@ -27,6 +29,37 @@ inline constexpr size_t kStatsStringPrefixLength = 32;
 std::string ComputeStatsJson(const RecordBatch& batch,
                              size_t num_indexed_cols = kDefaultNumIndexedCols,
                              const std::vector<std::string>& skip_columns = {});
+
+// What the statistics need to know of one column over a file's rows, in the column's own terms
+// (untruncated, unrounded). A writer that already looked at every value (the native Parquet
+// writer) fills it while encoding, so the statistics need no second pass over the rows.
+struct ColumnSummary {
+  int64_t null_count = 0;
+  // False when no value is non-null (doubles: non-null and not NaN); the fields below are then
+  // unused.
+  bool has_min_max = false;
+  // int32, date (days), int64, timestamp (microseconds).
+  int64_t min_int = 0;
+  int64_t max_int = 0;
+  // double: NaN left out. Among equal values (-0.0 and 0.0) the first one in row order.
+  double min_double = 0;
+  double max_double = 0;
+  // string: unsigned byte order, whole values.
+  std::string min_bytes;
+  std::string max_bytes;
+};
+
+// The summary ComputeStatsJson renders for `column` (one pass over its values).
+ColumnSummary SummarizeColumn(const Column& column);
+
+// The JSON ComputeStatsJson returns, from one summary per column of `schema` (same order) and
+// the file's row count: byte-for-byte the same when the summaries describe the same rows. The
+// summaries of bool and binary columns only give their null counts. `columns` must have one
+// entry per field of `schema` (a shorter vector is a bug: the missing columns get no stats).
+std::string StatsJsonFromSummaries(const Schema& schema, int64_t num_records,
+                                   const std::vector<ColumnSummary>& columns,
+                                   size_t num_indexed_cols = kDefaultNumIndexedCols,
+                                   const std::vector<std::string>& skip_columns = {});
 
 // Min-side and max-side truncation of a string statistic (exposed for tests). Max returns
 // false when no valid truncated upper bound exists.

@@ -159,29 +159,88 @@ void EncodeHybrid(const T* v, size_t n, int width, ByteBuffer* out) {
   if (literal_start < n) PutBitPacked(v + literal_start, n - literal_start, width, out);
 }
 
+uint64_t Load64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+uint64_t Load32(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// 64x64 -> 128-bit multiply folded to 64 bits: every input bit reaches both halves.
+__extension__ typedef unsigned __int128 Uint128;
+
+uint64_t FoldedMultiply(uint64_t a, uint64_t b) {
+  const Uint128 r = static_cast<Uint128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+constexpr uint64_t kHashK0 = 0xA0761D6478BD642Full;
+constexpr uint64_t kHashK1 = 0xE7037ED1A0B428DBull;
+constexpr uint64_t kHashK2 = 0x8EBC6AF09C88C6E3ull;
+
+// A hash of n bytes, with fixed-size (possibly overlapping) loads instead of a byte loop or a
+// variable-length memcpy: strings of up to 16 bytes cost one multiply, longer ones one per 16
+// bytes. Both halves of the result are well mixed (the slot uses the low bits, the tag the
+// high ones).
 uint64_t HashBytes(const char* p, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-    h ^= h >> 32;
-    p += 8;
-    n -= 8;
+  uint64_t a = 0, b = 0;
+  uint64_t seed = kHashK0 ^ n;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = Load64(p);
+      b = Load64(p + n - 8);
+    } else if (n >= 4) {
+      a = Load32(p);
+      b = Load32(p + n - 4);
+    } else if (n > 0) {
+      const auto* u = reinterpret_cast<const uint8_t*>(p);
+      a = (uint64_t{u[0]} << 16) | (uint64_t{u[n / 2]} << 8) | u[n - 1];
+    }
+  } else {
+    size_t left = n;
+    const char* q = p;
+    while (left > 16) {
+      seed = FoldedMultiply(Load64(q) ^ kHashK1, Load64(q + 8) ^ seed);
+      q += 16;
+      left -= 16;
+    }
+    a = Load64(p + n - 16);
+    b = Load64(p + n - 8);
   }
-  if (n > 0) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+  return FoldedMultiply(kHashK2 ^ n, FoldedMultiply(a ^ kHashK1, b ^ seed));
+}
+
+// Equality of n bytes at a and b, with fixed-size loads for the short strings that dominate
+// dictionary columns (memcmp is a call and a length dispatch).
+bool SameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    return ((Load64(a) ^ Load64(b)) | (Load64(a + n - 8) ^ Load64(b + n - 8))) == 0;
   }
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  return h;
+  if (n >= 4 && n < 8) {
+    return ((Load32(a) ^ Load32(b)) | (Load32(a + n - 4) ^ Load32(b + n - 4))) == 0;
+  }
+  if (n > 16 && n <= 64) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (Load64(a + i) != Load64(b + i)) return false;
+    }
+    return Load64(a + n - 8) == Load64(b + n - 8);
+  }
+  return n == 0 || std::memcmp(a, b, n) == 0;
 }
 
 // Unsigned byte order, as Parquet orders BYTE_ARRAY statistics.
+// The first 8 bytes usually decide (ids, hashes), as one big-endian integer comparison; memcmp
+// only when they are equal.
 bool LessBytes(std::string_view a, std::string_view b) {
+  if (a.size() >= 8 && b.size() >= 8) {
+    const uint64_t x = __builtin_bswap64(Load64(a.data())), y = __builtin_bswap64(Load64(b.data()));
+    if (x != y) return x < y;
+  }
   size_t n = std::min(a.size(), b.size());
   int c = n == 0 ? 0 : std::memcmp(a.data(), b.data(), n);
   return c < 0 || (c == 0 && a.size() < b.size());
@@ -220,6 +279,29 @@ struct StringMinMax {
     if (LessBytes(max, v)) max = v;
   }
 };
+
+// Folds a chunk's min/max into the file's (earlier chunks win ties, as one pass in row order
+// would).
+template <typename T>
+void MergeMinMax(const MinMax<T>& mm, ParquetColumnStats* fs) {
+  if (!mm.has) return;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!fs->has_min_max || mm.min < fs->min_double) fs->min_double = mm.min;
+    if (!fs->has_min_max || fs->max_double < mm.max) fs->max_double = mm.max;
+  } else {
+    const int64_t lo = static_cast<int64_t>(mm.min), hi = static_cast<int64_t>(mm.max);
+    if (!fs->has_min_max || lo < fs->min_int) fs->min_int = lo;
+    if (!fs->has_min_max || fs->max_int < hi) fs->max_int = hi;
+  }
+  fs->has_min_max = true;
+}
+
+void MergeMinMax(const StringMinMax& mm, ParquetColumnStats* fs) {
+  if (!mm.has) return;
+  if (!fs->has_min_max || LessBytes(mm.min, fs->min_bytes)) fs->min_bytes.assign(mm.min);
+  if (!fs->has_min_max || LessBytes(fs->max_bytes, mm.max)) fs->max_bytes.assign(mm.max);
+  fs->has_min_max = true;
+}
 
 struct ChunkMeta {
   int32_t type = 0;
@@ -286,7 +368,6 @@ struct NativeParquetWriter::State {
   struct DictEntry {
     uint32_t offset;  // of the value's bytes in dict_page
     uint32_t len;
-    uint64_t hash;
   };
 
   ~State() {
@@ -295,6 +376,8 @@ struct NativeParquetWriter::State {
 
   NativeParquetOptions opts;
   const uint32_t* sel = nullptr;  // selection vector of the current file, or null
+  // Whole-file statistics per column of the current file, or null when not asked for.
+  std::vector<ParquetColumnStats>* file_stats = nullptr;
   int fd = -1;
   std::string path;
   int64_t flushed = 0;  // bytes already written to fd
@@ -443,7 +526,8 @@ struct NativeParquetWriter::State {
   uint32_t RowAt(size_t i) const { return sel ? sel[i] : static_cast<uint32_t>(i); }
 
   template <typename T>
-  Status EncodeFixed(const Column& col, const T* data, size_t begin, size_t end, ChunkMeta* meta) {
+  Status EncodeFixed(const Column& col, const T* data, size_t begin, size_t end, ChunkMeta* meta,
+                     ParquetColumnStats* fs) {
     const uint8_t* validity = col.validity();
     const bool no_nulls = col.null_count() == 0;
     const size_t page_rows = std::max<size_t>(1, opts.page_bytes / sizeof(T));
@@ -484,6 +568,7 @@ struct NativeParquetWriter::State {
       STRATA_RETURN_IF_ERROR(WriteDataPage(cnt, lv, k == cnt, kEncodingPlain, &out, meta));
       p = pe;
     }
+    if (fs != nullptr) MergeMinMax(mm, fs);
     if (mm.has) {
       T lo = mm.min, hi = mm.max;
       if constexpr (std::is_floating_point_v<T>) {
@@ -498,7 +583,8 @@ struct NativeParquetWriter::State {
     return Status::OK();
   }
 
-  Status EncodeBool(const Column& col, size_t begin, size_t end, ChunkMeta* meta) {
+  Status EncodeBool(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
+                    ParquetColumnStats* fs) {
     const uint8_t* validity = col.validity();
     const uint8_t* data = col.bool_data();
     const size_t page_rows = std::max<size_t>(8, opts.page_bytes * 8);
@@ -528,6 +614,12 @@ struct NativeParquetWriter::State {
           WriteDataPage(cnt, levels.data(), k == cnt, kEncodingPlain, &out, meta));
       p = pe;
     }
+    if (fs != nullptr && (seen[0] || seen[1])) {
+      MinMax<int64_t> mm;
+      if (seen[0]) mm.Update(0);
+      if (seen[1]) mm.Update(1);
+      MergeMinMax(mm, fs);
+    }
     if (seen[0] || seen[1]) {
       meta->has_min_max = true;
       meta->min.assign(1, seen[0] ? '\0' : '\1');
@@ -546,13 +638,16 @@ struct NativeParquetWriter::State {
     }
   }
 
-  void GrowDictSlots() {
-    slots.assign(slots.size() * 2, 0);
+  // Rebuilds the slot table with `size` slots (a power of two above twice the entries).
+  void RehashDictSlots(size_t size) {
+    slots.assign(size, 0);
     const size_t mask = slots.size() - 1;
     for (size_t e = 0; e < entries.size(); ++e) {
-      size_t pos = entries[e].hash & mask;
+      const uint64_t h = HashBytes(
+          reinterpret_cast<const char*>(dict_page.data()) + entries[e].offset, entries[e].len);
+      size_t pos = h & mask;
       while (slots[pos] != 0) pos = (pos + 1) & mask;
-      slots[pos] = (entries[e].hash & 0xFFFFFFFF00000000ull) | (e + 1);
+      slots[pos] = (h & 0xFFFFFFFF00000000ull) | (e + 1);
     }
   }
 
@@ -567,8 +662,9 @@ struct NativeParquetWriter::State {
       if ((slot & 0xFFFFFFFF00000000ull) == tag) {
         const uint32_t index = static_cast<uint32_t>(slot) - 1;
         const DictEntry& e = entries[index];
-        if (e.hash == h && e.len == s.size() &&
-            (s.empty() || std::memcmp(dict_page.data() + e.offset, s.data(), s.size()) == 0)) {
+        if (e.len == s.size() &&
+            SameBytes(reinterpret_cast<const char*>(dict_page.data()) + e.offset, s.data(),
+                      s.size())) {
           return index;
         }
       }
@@ -579,11 +675,10 @@ struct NativeParquetWriter::State {
       return kDictFull;
     }
     dict_page.PutU32(static_cast<uint32_t>(s.size()));
-    entries.push_back(
-        {static_cast<uint32_t>(dict_page.size()), static_cast<uint32_t>(s.size()), h});
+    entries.push_back({static_cast<uint32_t>(dict_page.size()), static_cast<uint32_t>(s.size())});
     dict_page.Append(s.data(), s.size());
     slots[pos] = tag | entries.size();
-    if (entries.size() * 2 > slots.size()) GrowDictSlots();
+    if (entries.size() * 2 > slots.size()) RehashDictSlots(slots.size() * 2);
     return static_cast<uint32_t>(entries.size() - 1);
   }
 
@@ -609,8 +704,7 @@ struct NativeParquetWriter::State {
       if (DictIndex(s) == kDictFull) return false;
     }
     const size_t distinct = entries.size();
-    if (sampled == 0 || distinct * 2 <= sampled) return true;
-    if (x == end) return false;  // the whole chunk, mostly distinct
+    if (sampled == 0 || x == end) return sampled == 0 || distinct * 2 <= sampled;
     const double n = static_cast<double>(sampled);
     const double repeats = static_cast<double>(sampled - distinct);
     if (repeats == 0) return false;
@@ -619,12 +713,23 @@ struct NativeParquetWriter::State {
     const double rows = static_cast<double>(end - begin);
     const double in_chunk = population * (1 - std::exp(-rows / population));
     const double avg_bytes = static_cast<double>(sampled_bytes) / n;
-    return in_chunk * 2 <= rows && in_chunk <= static_cast<double>(opts.dictionary_max_entries) &&
-           in_chunk * avg_bytes <= static_cast<double>(opts.dictionary_max_bytes);
+    const bool keep =
+        distinct * 2 <= sampled ||
+        (in_chunk * 2 <= rows && in_chunk <= static_cast<double>(opts.dictionary_max_entries) &&
+         in_chunk * avg_bytes <= static_cast<double>(opts.dictionary_max_bytes));
+    if (keep) {
+      // Room for the expected entries up front instead of doubling (and rehashing) towards it.
+      const size_t expected = static_cast<size_t>(
+          std::min(in_chunk * 1.25, static_cast<double>(opts.dictionary_max_entries)));
+      size_t size = slots.size();
+      while (size < 2 * expected) size *= 2;
+      if (size > slots.size()) RehashDictSlots(size);
+    }
+    return keep;
   }
 
   Status EncodeByteArray(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
-                         bool* used_dict) {
+                         ParquetColumnStats* fs, bool* used_dict) {
     const uint8_t* validity = col.validity();
     const uint32_t* offsets = col.offsets();
     const char* chars = col.chars();
@@ -635,6 +740,8 @@ struct NativeParquetWriter::State {
     StringMinMax mm;  // over the PLAIN part; the dictionary's entries are added at the end
     ByteBuffer* sink = dict_mode ? &chunk : &out;
     chunk.Clear();
+    std::string_view last;            // the previous dictionary-encoded value
+    uint32_t last_index = kDictFull;  // and its index (kDictFull: none yet)
     size_t p = begin;
     while (p < end) {
       size_t x = p;
@@ -651,10 +758,17 @@ struct NativeParquetWriter::State {
           uint8_t valid = validity[r];
           if (valid) {
             std::string_view s(chars + offsets[r], offsets[r + 1] - offsets[r]);
-            uint32_t idx = DictIndex(s);
-            if (idx == kDictFull) {
-              full = true;
-              break;
+            // A repeat of the previous value (constant columns, runs) skips the hash table.
+            uint32_t idx = last_index;
+            if (idx == kDictFull || s.size() != last.size() ||
+                !SameBytes(s.data(), last.data(), s.size())) {
+              idx = DictIndex(s);
+              if (idx == kDictFull) {
+                full = true;
+                break;
+              }
+              last = s;
+              last_index = idx;
             }
             indices.push_back(idx);
             raw += s.size() + 4;
@@ -703,6 +817,7 @@ struct NativeParquetWriter::State {
       }
       if (entries.empty()) *used_dict = false;
     }
+    if (fs != nullptr) MergeMinMax(mm, fs);
     if (mm.has && mm.min.size() <= kMaxStatBytes && mm.max.size() <= kMaxStatBytes) {
       meta->has_min_max = true;
       meta->min.assign(mm.min);
@@ -711,7 +826,17 @@ struct NativeParquetWriter::State {
     return Status::OK();
   }
 
-  Status EncodeChunk(const Column& col, size_t begin, size_t end, ChunkMeta* meta) {
+  // Encodes rows [begin, end) of `col` as one column chunk; folds its statistics into `fs`
+  // when not null.
+  Status EncodeChunk(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
+                     ParquetColumnStats* fs) {
+    STRATA_RETURN_IF_ERROR(EncodeChunkValues(col, begin, end, meta, fs));
+    if (fs != nullptr) fs->null_count += meta->null_count;
+    return Status::OK();
+  }
+
+  Status EncodeChunkValues(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
+                           ParquetColumnStats* fs) {
     meta->type = PhysicalType(col.type());
     meta->file_offset = Pos();
     meta->data_page_offset = Pos();
@@ -724,21 +849,21 @@ struct NativeParquetWriter::State {
     meta->has_min_max = false;
     switch (col.type()) {
       case TypeId::kBool:
-        return EncodeBool(col, begin, end, meta);
+        return EncodeBool(col, begin, end, meta, fs);
       case TypeId::kInt32:
       case TypeId::kDate:
-        return EncodeFixed(col, col.int32_data(), begin, end, meta);
+        return EncodeFixed(col, col.int32_data(), begin, end, meta, fs);
       case TypeId::kInt64:
       case TypeId::kTimestamp:
-        return EncodeFixed(col, col.int64_data(), begin, end, meta);
+        return EncodeFixed(col, col.int64_data(), begin, end, meta, fs);
       case TypeId::kDouble:
-        return EncodeFixed(col, col.double_data(), begin, end, meta);
+        return EncodeFixed(col, col.double_data(), begin, end, meta, fs);
       case TypeId::kString:
       case TypeId::kBinary:
         break;
     }
     bool used_dict = false;
-    STRATA_RETURN_IF_ERROR(EncodeByteArray(col, begin, end, meta, &used_dict));
+    STRATA_RETURN_IF_ERROR(EncodeByteArray(col, begin, end, meta, fs, &used_dict));
     if (used_dict) {
       // The dictionary page goes first, then the data pages held back in `chunk`.
       meta->dictionary_page_offset = Pos();
@@ -876,6 +1001,7 @@ struct NativeParquetWriter::State {
     out.Append("PAR1", 4);
     const size_t rg_rows = static_cast<size_t>(opts.row_group_size);
     num_groups = 0;
+    if (file_stats != nullptr) file_stats->assign(batch.num_columns(), ParquetColumnStats());
     for (size_t begin = 0; begin < num_rows; begin += rg_rows) {
       const size_t end = std::min(num_rows, begin + rg_rows);
       if (groups.size() <= num_groups) groups.emplace_back();
@@ -884,7 +1010,8 @@ struct NativeParquetWriter::State {
       rg.file_offset = Pos();
       rg.chunks.resize(batch.num_columns());
       for (size_t c = 0; c < batch.num_columns(); ++c) {
-        STRATA_RETURN_IF_ERROR(EncodeChunk(batch.column(c), begin, end, &rg.chunks[c]));
+        STRATA_RETURN_IF_ERROR(EncodeChunk(batch.column(c), begin, end, &rg.chunks[c],
+                                           file_stats ? &(*file_stats)[c] : nullptr));
         if (out.size() >= kFlushBytes) STRATA_RETURN_IF_ERROR(Flush());
       }
     }
@@ -903,7 +1030,8 @@ NativeParquetWriter::~NativeParquetWriter() = default;
 Result<int64_t> NativeParquetWriter::WriteFile(const RecordBatch& batch,
                                                const std::vector<uint32_t>* rows,
                                                const std::string& path,
-                                               const NativeParquetOptions& opts) {
+                                               const NativeParquetOptions& opts,
+                                               std::vector<ParquetColumnStats>* column_stats) {
   if (opts.row_group_size < 1) {
     return InvalidArgument("row_group_size must be positive (writing " + path + ")");
   }
@@ -911,6 +1039,7 @@ Result<int64_t> NativeParquetWriter::WriteFile(const RecordBatch& batch,
   s.opts = opts;
   s.opts.page_bytes = std::max<size_t>(1, opts.page_bytes);
   s.sel = rows ? rows->data() : nullptr;
+  s.file_stats = column_stats;
   s.path = path;
   s.flushed = 0;
   s.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -920,6 +1049,7 @@ Result<int64_t> NativeParquetWriter::WriteFile(const RecordBatch& batch,
   int err = errno;
   s.fd = -1;
   s.sel = nullptr;
+  s.file_stats = nullptr;
   STRATA_RETURN_IF_ERROR(st);
   if (rc != 0) return IOError("cannot close Parquet file " + path + ": " + std::strerror(err));
   return s.flushed;

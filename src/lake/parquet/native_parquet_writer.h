@@ -56,9 +56,12 @@ class NativeParquetWriter {
   // the caller has range-checked them) to `path`, created or truncated. Returns the file size.
   // Writes in place: the caller handles temporary names and renames. IOError naming the path
   // for file system failures (the partial file is left for the caller to remove), Internal for
-  // a codec failure, InvalidArgument for a row_group_size < 1.
+  // a codec failure, InvalidArgument for a row_group_size < 1. When `column_stats` is not null
+  // it receives one entry per column with that column's statistics over all rows written
+  // (gathered while encoding; on error its contents are unspecified).
   Result<int64_t> WriteFile(const RecordBatch& batch, const std::vector<uint32_t>* rows,
-                            const std::string& path, const NativeParquetOptions& opts);
+                            const std::string& path, const NativeParquetOptions& opts,
+                            std::vector<ParquetColumnStats>* column_stats = nullptr);
 
  private:
   struct State;

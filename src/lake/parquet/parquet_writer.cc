@@ -138,6 +138,7 @@ Result<ParquetFileInfo> ParquetWriter::WriteImpl(const RecordBatch& batch,
   const std::string tmp = dir + "/." + BaseName(path) + ".tmp-" + std::to_string(::getpid()) + "-" +
                           std::to_string(++temp_counter_);
 
+  std::vector<ParquetColumnStats> column_stats;
   if (opts.engine == ParquetEngine::kNative) {
     if (native_ == nullptr) native_ = std::make_unique<NativeParquetWriter>();
     NativeParquetOptions nopts;
@@ -145,7 +146,7 @@ Result<ParquetFileInfo> ParquetWriter::WriteImpl(const RecordBatch& batch,
     nopts.compression_level = opts.compression_level;
     nopts.row_group_size = opts.row_group_size;
     nopts.dictionary = opts.dictionary;
-    auto written = native_->WriteFile(batch, rows, tmp, nopts);
+    auto written = native_->WriteFile(batch, rows, tmp, nopts, &column_stats);
     if (!written.ok()) {
       std::remove(tmp.c_str());
       const Status& st = written.status();
@@ -175,6 +176,7 @@ Result<ParquetFileInfo> ParquetWriter::WriteImpl(const RecordBatch& batch,
   info.path = path;
   info.size_bytes = static_cast<int64_t>(sb.st_size);
   info.num_rows = static_cast<int64_t>(rows ? rows->size() : batch.num_rows());
+  info.column_stats = std::move(column_stats);
   return info;
 }
 
