@@ -78,7 +78,7 @@ Result<Schema> Schema::FromSparkJson(const std::string& json) {
     if (f["name"].get_string().get(name)) return Corruption("schema field without a name");
     if (f["type"].get_string().get(type))
       return NotSupported("field '" + std::string(name) + "' has a nested type");
-    (void)f["nullable"].get_bool().get(nullable);
+    if (f["nullable"].get_bool().get(nullable)) nullable = true;  // absent: nullable
     STRATA_ASSIGN_OR_RETURN(TypeId t, TypeFromDeltaName(std::string(type)));
     out.push_back(Field{std::string(name), t, nullable});
   }

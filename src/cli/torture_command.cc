@@ -397,16 +397,20 @@ int RunTorture(const TortureArgs& args) {
                         KafkaClusterIdentity(info->cluster_id, bootstrap) + "/" +
                         config->source.topic + "/" + std::to_string(w.partition);
       auto v = snapshot.ok() ? (*snapshot)->TxnVersion(app) : std::nullopt;
-      check.Expect(v && *v == w.high, "bronze txn of partition " + std::to_string(w.partition) +
-                                          " says " + (v ? std::to_string(*v) : "nothing") +
-                                          ", the log ends at " + std::to_string(w.high));
+      const int64_t version = v.value_or(-1);
+      check.Expect(v.has_value() && version == w.high,
+                   "bronze txn of partition " + std::to_string(w.partition) + " says " +
+                       (v.has_value() ? std::to_string(version) : "nothing") +
+                       ", the log ends at " + std::to_string(w.high));
     }
     // No orphan commit: the table's batch txn is exactly the checkpoint's last committed batch
     // (every bronze batch commits, with its partition marks).
     int64_t committed = LatestCommitted(config->bronze.checkpoint);
     auto batch_txn = snapshot.ok() ? (*snapshot)->TxnVersion(meta->query_id) : std::nullopt;
-    check.Expect(batch_txn && *batch_txn == committed,
-                 "bronze table's batch txn " + (batch_txn ? std::to_string(*batch_txn) : "none") +
+    const int64_t txn = batch_txn.value_or(-1);
+    check.Expect(batch_txn.has_value() && txn == committed,
+                 "bronze table's batch txn " +
+                     (batch_txn.has_value() ? std::to_string(txn) : "none") +
                      " equals the checkpoint's last committed batch " + std::to_string(committed));
   } else {
     check.Expect(false, "bronze checkpoint metadata and table are readable");

@@ -18,6 +18,9 @@ namespace {
 
 constexpr std::chrono::milliseconds kMetadataTimeout{10'000};
 
+// For avail * max_rows without overflow (a GCC/Clang extension, hence __extension__).
+__extension__ typedef __int128 Int128;
+
 // Collects records into the decoder and hands full batches to the engine.
 class DecodingSink : public RecordSink {
  public:
@@ -313,7 +316,7 @@ Result<std::string> KafkaSource::PlanEnd(const std::string& start, const ReadLim
     int64_t given = 0;
     for (auto& [p, next] : to.next) {
       int64_t avail = next - from.next[p];
-      int64_t share = static_cast<int64_t>(static_cast<__int128>(avail) * limit.max_rows / total);
+      int64_t share = static_cast<int64_t>(static_cast<Int128>(avail) * limit.max_rows / total);
       next = from.next[p] + share;
       given += share;
     }
@@ -477,7 +480,7 @@ Result<std::string> KafkaSource::PlanGroupEnd(const std::string& start, const Re
     int64_t given = 0;
     for (auto& [p, next] : plan.next) {
       int64_t avail = next - plan.from[p];
-      int64_t share = static_cast<int64_t>(static_cast<__int128>(avail) * limit.max_rows / total);
+      int64_t share = static_cast<int64_t>(static_cast<Int128>(avail) * limit.max_rows / total);
       next = plan.from[p] + share;
       given += share;
     }

@@ -215,8 +215,9 @@ TEST(GeneratorTest, ScenariosAlterEventsOnlyWhileActive) {
     const bool string_ts = r.value.find("\"event_timestamp\":\"") != std::string::npos;
     EXPECT_EQ(null_country, t >= 1000 && t < 2000) << t << " " << r.value;
     EXPECT_EQ(coupon, t >= 2000 && t < 3000) << t << " " << r.value;
-    if (r.kind == RecordKind::kNormal)
+    if (r.kind == RecordKind::kNormal) {
       EXPECT_EQ(string_ts, t >= 3000 && t < 4000) << t << " " << r.value;
+    }
     nulls += null_country;
     coupons += coupon;
     strings += string_ts;

@@ -69,7 +69,9 @@ std::vector<RecordBatch> RunToTheEnd(BatchProcessor& processor, RecordBatch inpu
     ctx.no_data = batch == 1;
     std::vector<std::vector<RecordBatch>> outputs(1);
     EXPECT_TRUE(processor.BeginBatch(ctx).ok());
-    if (batch == 0) EXPECT_TRUE(processor.Process(std::move(input), outputs).ok());
+    if (batch == 0) {
+      EXPECT_TRUE(processor.Process(std::move(input), outputs).ok());
+    }
     ProcessorMetrics m;
     EXPECT_TRUE(processor.EndBatch(outputs, m).ok());
     for (auto& b : outputs[0]) out.push_back(std::move(b));

@@ -309,7 +309,9 @@ TEST_F(ExpectationsE2ETest, FailStopsTheQueryWithoutCommittingUntilTheConfigChan
     for (const auto& f : Files(pc->silver.checkpoint))
       if (f.find("/commits/") != std::string::npos) commits.push_back(f);
     EXPECT_TRUE(commits.empty());
-    if (run == 1) EXPECT_EQ(Files(pc->silver.checkpoint), checkpoint_files);
+    if (run == 1) {
+      EXPECT_EQ(Files(pc->silver.checkpoint), checkpoint_files);
+    }
   }
 
   // The expectation relaxed to warn: the same planned batch now commits, with its counts.

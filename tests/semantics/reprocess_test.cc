@@ -470,7 +470,9 @@ TEST_F(SilverReprocess, ReplacesTheRangeWithTheBatchRecomputationAndIsIdempotent
   EXPECT_EQ(Silver(from, to), truth);
   EXPECT_EQ(Silver(from, to, false), outside);
   for (const auto& row : Silver(from, to))
-    if (row[5] != "NULL") EXPECT_EQ(row[5].substr(0, 8), "cat-new/");
+    if (row[5] != "NULL") {
+      EXPECT_EQ(row[5].substr(0, 8), "cat-new/");
+    }
   EXPECT_EQ(Query("SELECT count(*) FROM catalog.streaming.silver_clickstream WHERE event_id = "
                   "'e66'")[0][0],
             "1");

@@ -28,7 +28,9 @@ class Driver {
     ctx.no_data = events.empty();
     EXPECT_TRUE(processor_->BeginBatch(ctx).ok());
     std::vector<std::vector<RecordBatch>> outputs(1);
-    if (!events.empty()) EXPECT_TRUE(processor_->Process(SilverRows(events, 0), outputs).ok());
+    if (!events.empty()) {
+      EXPECT_TRUE(processor_->Process(SilverRows(events, 0), outputs).ok());
+    }
     metrics_ = ProcessorMetrics{};
     EXPECT_TRUE(processor_->EndBatch(outputs, metrics_).ok());
     int64_t next = processor_->NextWatermark(now_ms);

@@ -445,10 +445,12 @@ TEST_F(ServerApiTest, QueriesCarryTotalsSinceStart) {
       ASSERT_FALSE(totals[key].get_int64().get(v)) << name << " " << key;
       EXPECT_GE(v, 0) << name << " " << key;
     }
-    if (name == "bronze_clickstream")
+    if (name == "bronze_clickstream") {
       ASSERT_FALSE(totals["inputRows"].get_int64().get(bronze_input));
-    if (name == "silver_clickstream")
+    }
+    if (name == "silver_clickstream") {
       ASSERT_FALSE(totals["quarantinedRows"].get_int64().get(silver_quarantined));
+    }
   }
   // Every record produced so far went through bronze; malformed ones reach the quarantine.
   int64_t bronze_rows = std::stoll(*Direct("SELECT count(*) FROM " + kBronze).rows[0][0]);
