@@ -149,6 +149,35 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Medians over `reps` writes of `batch` with `opts`: rows per wall second, rows per CPU second,
+// and the file's size. False (the error printed) when a write fails.
+struct WriteFigures {
+  double wall_rate = 0, cpu_rate = 0;
+  int64_t size = 0;
+};
+bool MedianWrite(ParquetWriter& writer, const RecordBatch& batch, const std::string& path,
+                 const ParquetWriteOptions& opts, int reps, WriteFigures* out) {
+  const double rows = static_cast<double>(batch.num_rows());
+  std::vector<double> wall, cpu;
+  for (int rep = 0; rep < reps; ++rep) {
+    auto start = std::chrono::steady_clock::now();
+    double cpu0 = CpuSeconds();
+    auto info = writer.Write(batch, path, opts);
+    if (!info.ok()) {
+      std::printf("%s\n", info.status().ToString().c_str());
+      return false;
+    }
+    wall.push_back(rows / Seconds(start));
+    cpu.push_back(rows / (CpuSeconds() - cpu0));
+    out->size = info->size_bytes;
+  }
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  out->wall_rate = wall[wall.size() / 2];
+  out->cpu_rate = cpu[cpu.size() / 2];
+  return true;
+}
+
 int Run(int argc, char** argv) {
   size_t rows = 1000000;
   bool quick = false;
@@ -229,25 +258,12 @@ int Run(int argc, char** argv) {
           opts.codec = codec;
           opts.dictionary = dict;
           opts.sync = false;
-          std::vector<double> wall, cpu;
-          int64_t size = 0;
-          for (int rep = 0; rep < 3; ++rep) {
-            auto start = std::chrono::steady_clock::now();
-            double cpu0 = CpuSeconds();
-            auto info = (*writer)->Write(batch, dir + "/e.parquet", opts);
-            if (!info.ok()) {
-              std::printf("%s\n", info.status().ToString().c_str());
-              return 1;
-            }
-            wall.push_back(rows / Seconds(start));
-            cpu.push_back(rows / (CpuSeconds() - cpu0));
-            size = info->size_bytes;
-          }
-          std::sort(wall.begin(), wall.end());
-          std::sort(cpu.begin(), cpu.end());
+          WriteFigures f;
+          if (!MedianWrite(**writer, batch, dir + "/e.parquet", opts, 3, &f)) return 1;
           std::printf("%-7s %-13s %5s %12.0f %14.0f %10.1f\n",
                       engine == ParquetEngine::kNative ? "native" : "duckdb",
-                      ParquetCodecName(codec), dict ? "on" : "off", wall[1], cpu[1], size / 1e6);
+                      ParquetCodecName(codec), dict ? "on" : "off", f.wall_rate, f.cpu_rate,
+                      f.size / 1e6);
           std::fflush(stdout);
         }
       }
@@ -262,24 +278,10 @@ int Run(int argc, char** argv) {
       ParquetWriteOptions opts;
       opts.codec = codec;
       opts.sync = false;
-      std::vector<double> wall, cpu;
-      int64_t size = 0;
-      for (int rep = 0; rep < 5; ++rep) {
-        auto start = std::chrono::steady_clock::now();
-        double cpu0 = CpuSeconds();
-        auto info = (*writer)->Write(batch, dir + "/n.parquet", opts);
-        if (!info.ok()) {
-          std::printf("%s\n", info.status().ToString().c_str());
-          return 1;
-        }
-        wall.push_back(rows / Seconds(start));
-        cpu.push_back(rows / (CpuSeconds() - cpu0));
-        size = info->size_bytes;
-      }
-      std::sort(wall.begin(), wall.end());
-      std::sort(cpu.begin(), cpu.end());
-      std::printf("%-13s %12.0f %14.0f %10.1f\n", ParquetCodecName(codec), wall[2], cpu[2],
-                  size / 1e6);
+      WriteFigures f;
+      if (!MedianWrite(**writer, batch, dir + "/n.parquet", opts, 5, &f)) return 1;
+      std::printf("%-13s %12.0f %14.0f %10.1f\n", ParquetCodecName(codec), f.wall_rate, f.cpu_rate,
+                  f.size / 1e6);
       std::fflush(stdout);
     }
   }

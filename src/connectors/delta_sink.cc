@@ -78,22 +78,9 @@ Result<std::vector<std::pair<delta::PartitionValues, std::vector<uint32_t>>>> Gr
 
 }  // namespace
 
-std::string FileStatsJson(const Schema& schema, ParquetFileInfo& info,
+std::string FileStatsJson(const Schema& schema, const ParquetFileInfo& info,
                           const std::vector<std::string>& skip_columns) {
-  std::vector<delta::ColumnSummary> columns(info.column_stats.size());
-  for (size_t c = 0; c < columns.size(); ++c) {
-    ParquetColumnStats& from = info.column_stats[c];
-    delta::ColumnSummary& to = columns[c];
-    to.null_count = from.null_count;
-    to.has_min_max = from.has_min_max;
-    to.min_int = from.min_int;
-    to.max_int = from.max_int;
-    to.min_double = from.min_double;
-    to.max_double = from.max_double;
-    to.min_bytes = std::move(from.min_bytes);
-    to.max_bytes = std::move(from.max_bytes);
-  }
-  return delta::StatsJsonFromSummaries(schema, info.num_rows, columns,
+  return delta::StatsJsonFromSummaries(schema, info.num_rows, info.column_stats,
                                        delta::kDefaultNumIndexedCols, skip_columns);
 }
 

@@ -36,9 +36,9 @@ Result<std::optional<int64_t>> CommitBatch(delta::DeltaTable& table, delta::Tran
 
 // Delta's per-file statistics JSON (delta::ComputeStatsJson's, byte for byte) of a file the
 // native Parquet engine wrote, from the statistics it gathered while encoding
-// (info.column_stats, one per field of `schema`; its strings are moved out) instead of a
+// (info.column_stats, one per field of `schema`) instead of a
 // second pass over the rows. `skip_columns` as for ComputeStatsJson (the partition columns).
-std::string FileStatsJson(const Schema& schema, ParquetFileInfo& info,
+std::string FileStatsJson(const Schema& schema, const ParquetFileInfo& info,
                           const std::vector<std::string>& skip_columns);
 
 struct DeltaSinkOptions {

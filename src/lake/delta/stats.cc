@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "core/json_writer.h"
@@ -51,22 +52,31 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
-// Exact min/max of the valid values of v[0..n) (the first of equal ones, as std::min/max keep).
+// Exact min/max of the valid values of v[0..n), NaN left out (the first of equal ones, as
+// std::min/max keep). False when there is none.
 template <typename T>
-void IntMinMax(const T* v, const uint8_t* valid, size_t n, ColumnSummary* cs) {
+bool MinMaxOf(const T* v, const uint8_t* valid, size_t n, T* lo, T* hi) {
   bool any = false;
-  T lo = 0, hi = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!valid[i]) continue;
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(v[i])) continue;
+    }
     if (!any) {
-      lo = hi = v[i];
+      *lo = *hi = v[i];
       any = true;
     } else {
-      lo = std::min(lo, v[i]);
-      hi = std::max(hi, v[i]);
+      *lo = std::min(*lo, v[i]);
+      *hi = std::max(*hi, v[i]);
     }
   }
-  cs->has_min_max = any;
+  return any;
+}
+
+template <typename T>
+void IntMinMax(const T* v, const uint8_t* valid, size_t n, ColumnSummary* cs) {
+  T lo = 0, hi = 0;
+  cs->has_min_max = MinMaxOf(v, valid, n, &lo, &hi);
   cs->min_int = lo;
   cs->max_int = hi;
 }
@@ -145,25 +155,9 @@ ColumnSummary SummarizeColumn(const Column& col) {
     case TypeId::kTimestamp:
       IntMinMax(col.int64_data(), valid, n, &cs);
       break;
-    case TypeId::kDouble: {
-      const double* v = col.double_data();
-      bool any = false;
-      double lo = 0, hi = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (!valid[i] || std::isnan(v[i])) continue;
-        if (!any) {
-          lo = hi = v[i];
-          any = true;
-        } else {
-          lo = std::min(lo, v[i]);
-          hi = std::max(hi, v[i]);
-        }
-      }
-      cs.has_min_max = any;
-      cs.min_double = lo;
-      cs.max_double = hi;
+    case TypeId::kDouble:
+      cs.has_min_max = MinMaxOf(col.double_data(), valid, n, &cs.min_double, &cs.max_double);
       break;
-    }
     case TypeId::kString: {
       bool any = false;
       std::string_view lo, hi;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "batch/column_summary.h"
 #include "batch/record_batch.h"
 
 namespace strata::delta {
@@ -29,25 +30,6 @@ inline constexpr size_t kStatsStringPrefixLength = 32;
 std::string ComputeStatsJson(const RecordBatch& batch,
                              size_t num_indexed_cols = kDefaultNumIndexedCols,
                              const std::vector<std::string>& skip_columns = {});
-
-// What the statistics need to know of one column over a file's rows, in the column's own terms
-// (untruncated, unrounded). A writer that already looked at every value (the native Parquet
-// writer) fills it while encoding, so the statistics need no second pass over the rows.
-struct ColumnSummary {
-  int64_t null_count = 0;
-  // False when no value is non-null (doubles: non-null and not NaN); the fields below are then
-  // unused.
-  bool has_min_max = false;
-  // int32, date (days), int64, timestamp (microseconds).
-  int64_t min_int = 0;
-  int64_t max_int = 0;
-  // double: NaN left out. Among equal values (-0.0 and 0.0) the first one in row order.
-  double min_double = 0;
-  double max_double = 0;
-  // string: unsigned byte order, whole values.
-  std::string min_bytes;
-  std::string max_bytes;
-};
 
 // The summary ComputeStatsJson renders for `column` (one pass over its values).
 ColumnSummary SummarizeColumn(const Column& column);

@@ -283,7 +283,7 @@ struct StringMinMax {
 // Folds a chunk's min/max into the file's (earlier chunks win ties, as one pass in row order
 // would).
 template <typename T>
-void MergeMinMax(const MinMax<T>& mm, ParquetColumnStats* fs) {
+void MergeMinMax(const MinMax<T>& mm, ColumnSummary* fs) {
   if (!mm.has) return;
   if constexpr (std::is_floating_point_v<T>) {
     if (!fs->has_min_max || mm.min < fs->min_double) fs->min_double = mm.min;
@@ -296,7 +296,7 @@ void MergeMinMax(const MinMax<T>& mm, ParquetColumnStats* fs) {
   fs->has_min_max = true;
 }
 
-void MergeMinMax(const StringMinMax& mm, ParquetColumnStats* fs) {
+void MergeMinMax(const StringMinMax& mm, ColumnSummary* fs) {
   if (!mm.has) return;
   if (!fs->has_min_max || LessBytes(mm.min, fs->min_bytes)) fs->min_bytes.assign(mm.min);
   if (!fs->has_min_max || LessBytes(fs->max_bytes, mm.max)) fs->max_bytes.assign(mm.max);
@@ -377,7 +377,7 @@ struct NativeParquetWriter::State {
   NativeParquetOptions opts;
   const uint32_t* sel = nullptr;  // selection vector of the current file, or null
   // Whole-file statistics per column of the current file, or null when not asked for.
-  std::vector<ParquetColumnStats>* file_stats = nullptr;
+  std::vector<ColumnSummary>* file_stats = nullptr;
   int fd = -1;
   std::string path;
   int64_t flushed = 0;  // bytes already written to fd
@@ -527,7 +527,7 @@ struct NativeParquetWriter::State {
 
   template <typename T>
   Status EncodeFixed(const Column& col, const T* data, size_t begin, size_t end, ChunkMeta* meta,
-                     ParquetColumnStats* fs) {
+                     ColumnSummary* fs) {
     const uint8_t* validity = col.validity();
     const bool no_nulls = col.null_count() == 0;
     const size_t page_rows = std::max<size_t>(1, opts.page_bytes / sizeof(T));
@@ -584,7 +584,7 @@ struct NativeParquetWriter::State {
   }
 
   Status EncodeBool(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
-                    ParquetColumnStats* fs) {
+                    ColumnSummary* fs) {
     const uint8_t* validity = col.validity();
     const uint8_t* data = col.bool_data();
     const size_t page_rows = std::max<size_t>(8, opts.page_bytes * 8);
@@ -729,7 +729,7 @@ struct NativeParquetWriter::State {
   }
 
   Status EncodeByteArray(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
-                         ParquetColumnStats* fs, bool* used_dict) {
+                         ColumnSummary* fs, bool* used_dict) {
     const uint8_t* validity = col.validity();
     const uint32_t* offsets = col.offsets();
     const char* chars = col.chars();
@@ -829,14 +829,14 @@ struct NativeParquetWriter::State {
   // Encodes rows [begin, end) of `col` as one column chunk; folds its statistics into `fs`
   // when not null.
   Status EncodeChunk(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
-                     ParquetColumnStats* fs) {
+                     ColumnSummary* fs) {
     STRATA_RETURN_IF_ERROR(EncodeChunkValues(col, begin, end, meta, fs));
     if (fs != nullptr) fs->null_count += meta->null_count;
     return Status::OK();
   }
 
   Status EncodeChunkValues(const Column& col, size_t begin, size_t end, ChunkMeta* meta,
-                           ParquetColumnStats* fs) {
+                           ColumnSummary* fs) {
     meta->type = PhysicalType(col.type());
     meta->file_offset = Pos();
     meta->data_page_offset = Pos();
@@ -1001,7 +1001,7 @@ struct NativeParquetWriter::State {
     out.Append("PAR1", 4);
     const size_t rg_rows = static_cast<size_t>(opts.row_group_size);
     num_groups = 0;
-    if (file_stats != nullptr) file_stats->assign(batch.num_columns(), ParquetColumnStats());
+    if (file_stats != nullptr) file_stats->assign(batch.num_columns(), ColumnSummary());
     for (size_t begin = 0; begin < num_rows; begin += rg_rows) {
       const size_t end = std::min(num_rows, begin + rg_rows);
       if (groups.size() <= num_groups) groups.emplace_back();
@@ -1031,7 +1031,7 @@ Result<int64_t> NativeParquetWriter::WriteFile(const RecordBatch& batch,
                                                const std::vector<uint32_t>* rows,
                                                const std::string& path,
                                                const NativeParquetOptions& opts,
-                                               std::vector<ParquetColumnStats>* column_stats) {
+                                               std::vector<ColumnSummary>* column_stats) {
   if (opts.row_group_size < 1) {
     return InvalidArgument("row_group_size must be positive (writing " + path + ")");
   }

@@ -61,7 +61,7 @@ class NativeParquetWriter {
   // (gathered while encoding; on error its contents are unspecified).
   Result<int64_t> WriteFile(const RecordBatch& batch, const std::vector<uint32_t>* rows,
                             const std::string& path, const NativeParquetOptions& opts,
-                            std::vector<ParquetColumnStats>* column_stats = nullptr);
+                            std::vector<ColumnSummary>* column_stats = nullptr);
 
  private:
   struct State;

@@ -138,7 +138,7 @@ Result<ParquetFileInfo> ParquetWriter::WriteImpl(const RecordBatch& batch,
   const std::string tmp = dir + "/." + BaseName(path) + ".tmp-" + std::to_string(::getpid()) + "-" +
                           std::to_string(++temp_counter_);
 
-  std::vector<ParquetColumnStats> column_stats;
+  std::vector<ColumnSummary> column_stats;
   if (opts.engine == ParquetEngine::kNative) {
     if (native_ == nullptr) native_ = std::make_unique<NativeParquetWriter>();
     NativeParquetOptions nopts;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "batch/column_summary.h"
 #include "batch/record_batch.h"
 #include "core/status.h"
 
@@ -73,31 +74,13 @@ struct ParquetWriteOptions {
   bool sync = true;
 };
 
-// Statistics of one column over every row of a written file, as the native encoder saw the
-// values (untruncated, unlike the footer's chunk statistics, and over the whole file, not per row
-// group). What Delta's per-file statistics need, without a second pass over the rows.
-struct ParquetColumnStats {
-  int64_t null_count = 0;
-  // False when the column holds no non-null value (doubles: none that is not NaN).
-  bool has_min_max = false;
-  // bool (0/1), int32, date (days), int64, timestamp (microseconds).
-  int64_t min_int = 0;
-  int64_t max_int = 0;
-  // double, NaN left out; of equal values (-0.0 and 0.0) the first in row order.
-  double min_double = 0;
-  double max_double = 0;
-  // string and binary: whole values, unsigned byte order.
-  std::string min_bytes;
-  std::string max_bytes;
-};
-
 struct ParquetFileInfo {
   std::string path;
   int64_t size_bytes = 0;
   int64_t num_rows = 0;
   // One entry per column of the batch, in schema order, when the native engine wrote the file;
   // empty for the DuckDB engine.
-  std::vector<ParquetColumnStats> column_stats;
+  std::vector<ColumnSummary> column_stats;
 };
 
 // Writes RecordBatches as Parquet files, with the engine chosen per call (options.engine):
