@@ -42,6 +42,14 @@ RecordBatch RecordBatch::Clone() const {
   return out;
 }
 
+RecordBatch RecordBatch::Select(SchemaPtr schema, const std::vector<int>& indices) const {
+  assert(schema->num_fields() == indices.size());
+  RecordBatch out(std::move(schema));
+  for (size_t c = 0; c < indices.size(); ++c)
+    out.columns_[c] = columns_[static_cast<size_t>(indices[c])];
+  return out;
+}
+
 RecordBatch RecordBatch::Take(const std::vector<uint32_t>& rows) const {
   RecordBatch out(schema_);
   for (size_t c = 0; c < columns_.size(); ++c)

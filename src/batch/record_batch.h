@@ -34,6 +34,9 @@ class RecordBatch {
 
   // A deep copy (column buffers copied wholesale).
   RecordBatch Clone() const;
+  // A copy of the columns at `indices`, in that order, under `schema` (whose fields must be
+  // those columns').
+  RecordBatch Select(SchemaPtr schema, const std::vector<int>& indices) const;
   // A new batch with the rows whose index is listed, in that order.
   RecordBatch Take(const std::vector<uint32_t>& rows) const;
   // Appends all rows of `other` (same schema).

@@ -70,6 +70,32 @@ TEST(RecordBatchTest, ValidateCatchesRaggedColumns) {
   EXPECT_FALSE(b.Validate().ok());
 }
 
+TEST(RecordBatchTest, SelectCopiesTheProjectedColumns) {
+  RecordBatch b(TestSchema());
+  for (int i = 0; i < 3; ++i) {
+    b.column(0).AppendString("id" + std::to_string(i));
+    b.column(1).AppendInt64(i);
+    b.column(2).AppendNull();
+  }
+  auto part = std::make_shared<Schema>(TestSchema()->Project({"t", "id", "absent"}));
+  ASSERT_EQ(part->num_fields(), 2u);
+  EXPECT_EQ(part->field(0).name, "id");  // the schema's order, not the list's
+  EXPECT_EQ(part->field(1).name, "t");
+  std::vector<int> at = TestSchema()->IndicesOf(*part);
+  EXPECT_EQ(at, (std::vector<int>{0, 2}));
+  RecordBatch s = b.Select(part, at);
+  ASSERT_TRUE(s.Validate().ok());
+  EXPECT_EQ(s.num_columns(), 2u);
+  EXPECT_EQ(s.column(0).String(1), "id1");
+  EXPECT_EQ(s.column(1).null_count(), 3u);
+  b.column(0).AppendString("later");  // a copy: the source may change
+  EXPECT_EQ(s.num_rows(), 3u);
+  // A field missing, or of another type, is no projection.
+  Schema other({{"id", TypeId::kInt64, false}});
+  EXPECT_TRUE(TestSchema()->IndicesOf(other).empty());
+  EXPECT_TRUE(TestSchema()->IndicesOf(Schema({{"x", TypeId::kString, true}})).empty());
+}
+
 TEST(SchemaTest, SparkJsonRoundTrip) {
   Schema s = *TestSchema();
   std::string json = s.ToSparkJson();

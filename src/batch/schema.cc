@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "core/json_writer.h"
 
 namespace strata {
@@ -83,6 +85,24 @@ Result<Schema> Schema::FromSparkJson(const std::string& json) {
     out.push_back(Field{std::string(name), t, nullable});
   }
   return Schema(std::move(out));
+}
+
+Schema Schema::Project(const std::vector<std::string>& names) const {
+  std::vector<Field> kept;
+  for (const Field& f : fields_)
+    if (std::find(names.begin(), names.end(), f.name) != names.end()) kept.push_back(f);
+  return Schema(std::move(kept));
+}
+
+std::vector<int> Schema::IndicesOf(const Schema& part) const {
+  std::vector<int> indices;
+  indices.reserve(part.num_fields());
+  for (const Field& f : part.fields()) {
+    int i = IndexOf(f.name);
+    if (i < 0 || fields_[static_cast<size_t>(i)].type != f.type) return {};
+    indices.push_back(i);
+  }
+  return indices;
 }
 
 bool Schema::operator==(const Schema& other) const {

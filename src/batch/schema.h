@@ -44,6 +44,11 @@ class Schema {
   const Field& field(size_t i) const { return fields_[i]; }
   // -1 when absent.
   int IndexOf(const std::string& name) const;
+  // The fields named in `names`, in this schema's order; names it lacks are ignored.
+  Schema Project(const std::vector<std::string>& names) const;
+  // For each field of `part`, the index of the field of this schema with the same name and
+  // type; empty when one is missing.
+  std::vector<int> IndicesOf(const Schema& part) const;
 
   // Spark StructType JSON, as Delta's metaData.schemaString wants it:
   // {"type":"struct","fields":[{"name":..,"type":"string","nullable":true,"metadata":{}}]}

@@ -1,5 +1,7 @@
 #include "connectors/batch_cache.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdlib>
 
 namespace strata {
@@ -44,6 +46,44 @@ std::optional<CommittedBatchCache::Batches> CommittedBatchCache::Get(const std::
   ++hits_;
   lru_.splice(lru_.begin(), lru_, it->second.lru);
   return it->second.batches;
+}
+
+int64_t CommittedBatchCache::AddReader(const std::string& table_path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t id = next_reader_++;
+  readers_.emplace(id, Reader{table_path, -1});
+  return id;
+}
+
+void CommittedBatchCache::ReaderAt(int64_t id, int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = readers_.find(id);
+  if (it == readers_.end()) return;
+  it->second.version = version;
+  DropReadLocked(it->second.table_path);
+}
+
+void CommittedBatchCache::RemoveReader(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = readers_.find(id);
+  if (it == readers_.end()) return;
+  std::string table_path = std::move(it->second.table_path);
+  readers_.erase(it);
+  DropReadLocked(table_path);
+}
+
+void CommittedBatchCache::DropReadLocked(const std::string& table_path) {
+  int64_t passed = INT64_MAX;  // every reader will ask only for commits at or after this
+  for (const auto& [id, reader] : readers_) {
+    if (reader.table_path == table_path) passed = std::min(passed, reader.version);
+  }
+  if (passed == INT64_MAX || passed <= 0) return;  // no readers, or one not yet placed
+  for (auto it = entries_.lower_bound({table_path, INT64_MIN});
+       it != entries_.end() && it->first.first == table_path && it->first.second < passed;) {
+    bytes_ -= it->second.bytes;
+    lru_.erase(it->second.lru);
+    it = entries_.erase(it);
+  }
 }
 
 void CommittedBatchCache::set_capacity(size_t bytes) {

@@ -43,7 +43,9 @@ DeltaSource::DeltaSource(DeltaSourceOptions options) : options_(std::move(option
     where_ = duck::QuoteIdentifier(options_.partition_column) + " = " +
              std::to_string(*options_.partition_filter);
 }
-DeltaSource::~DeltaSource() = default;
+DeltaSource::~DeltaSource() {
+  if (cache_reader_ >= 0) CommittedBatchCache::Global().RemoveReader(cache_reader_);
+}
 
 std::string DeltaSource::Description() const {
   return "delta[" + options_.table_name + "]";
@@ -65,6 +67,7 @@ Status DeltaSource::Open() {
   table_id_ = snapshot->metadata().id;
   latest_version_ = snapshot->version();
   STRATA_ASSIGN_OR_RETURN(reader_, ParquetReader::Create(1));
+  if (cache_reader_ < 0) cache_reader_ = CommittedBatchCache::Global().AddReader(options_.path);
   return Status::OK();
 }
 
@@ -193,6 +196,9 @@ Status DeltaSource::Read(const std::string& start, const std::string& end, int64
                          const Emit& emit) {
   STRATA_ASSIGN_OR_RETURN(Position pos, Parse(start));
   STRATA_ASSIGN_OR_RETURN(Position stop, Parse(end));
+  // The query reads forward from here (a retried batch starts here again): the commits before
+  // it need not stay in the cache for this reader.
+  if (cache_reader_ >= 0) CommittedBatchCache::Global().ReaderAt(cache_reader_, pos.version);
   std::vector<std::string> paths;  // files to decode, in commit order
   auto flush = [&]() -> Status {
     if (paths.empty()) return Status::OK();
@@ -210,14 +216,15 @@ Status DeltaSource::Read(const std::string& start, const std::string& end, int64
     std::optional<CommittedBatchCache::Batches> cached;
     if (pos.index == 0 && last == n && n > 0)
       cached = CommittedBatchCache::Global().Get(options_.path, pos.version, n);
-    if (cached && !cached->empty() && *(*cached)[0]->schema() == *options_.schema) {
+    // The source's columns may be a projection of the cached batches' (copied by name).
+    std::vector<int> columns;
+    if (cached && !cached->empty()) columns = (*cached)[0]->schema()->IndicesOf(*options_.schema);
+    if (!columns.empty()) {
       STRATA_RETURN_IF_ERROR(flush());
       for (const auto& b : *cached) {
-        if (!options_.partition_filter) {
-          STRATA_RETURN_IF_ERROR(emit(b->Clone()));
-          continue;
-        }
-        RecordBatch rows = FilterPartition(*b);
+        RecordBatch rows = options_.partition_filter
+                               ? FilterPartition(*b).Select(options_.schema, columns)
+                               : b->Select(options_.schema, columns);
         if (rows.num_rows() > 0) STRATA_RETURN_IF_ERROR(emit(std::move(rows)));
       }
     } else {

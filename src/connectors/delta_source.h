@@ -93,6 +93,8 @@ class DeltaSource : public MicroBatchSource {
   // With a partition filter: PlanEnd scanned every file before this position and found none
   // that may hold the partition, so the next PlanEnd from an earlier start skips to it.
   std::optional<Position> scanned_empty_;
+  // This source as a reader of the in-process cache of committed batches (-1 before Open).
+  int64_t cache_reader_ = -1;
 };
 
 }  // namespace strata
