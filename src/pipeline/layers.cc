@@ -545,6 +545,14 @@ SchemaPtr GoldProcessor::output_schema() const {
   return top_k_schema_ ? top_k_schema_ : agg_->output_schema();
 }
 
+std::vector<std::string> GoldProcessor::InputColumns() const {
+  std::vector<std::string> columns = {"event_time", "kafka_partition", options_.distinct_column};
+  if (!options_.key_column.empty()) columns.push_back(options_.key_column);
+  if (!options_.value_column.empty()) columns.push_back(options_.value_column);
+  if (!options_.event_type_filter.empty()) columns.push_back("event_type");
+  return columns;
+}
+
 std::string GoldProcessor::Fingerprint() const {
   return "gold/v1 window=" + std::to_string(options_.window_ms) +
          "ms slide=" + std::to_string(options_.slide_ms) + "ms key=" + options_.key_column +

@@ -185,6 +185,8 @@ class GoldProcessor : public BatchProcessor {
   static Result<std::unique_ptr<GoldProcessor>> Create(const GoldOptions& options);
   ~GoldProcessor() override;
   SchemaPtr output_schema() const;
+  // The silver columns Process reads (the source need not read the others).
+  std::vector<std::string> InputColumns() const;
   Status BeginBatch(const BatchContext& ctx) override;
   Status Process(RecordBatch&& input, std::vector<std::vector<RecordBatch>>& outputs) override;
   Status EndBatch(std::vector<std::vector<RecordBatch>>& outputs, ProcessorMetrics& m) override;

@@ -353,13 +353,17 @@ Result<std::unique_ptr<StreamingQuery>> Pipeline::MakeGoldQuery(
   const bool sessions = g.kind == "sessions";
   std::unique_ptr<BatchProcessor> processor;
   SchemaPtr schema;
+  // The silver columns the processor reads, and the one the query's latency is measured from.
+  std::vector<std::string> input_columns;
   if (sessions) {
     STRATA_ASSIGN_OR_RETURN(auto sp, SessionProcessor::Create(SessionOptionsFor(g)));
     schema = sp->output_schema();
+    input_columns = sp->InputColumns();
     processor = std::move(sp);
   } else {
     STRATA_ASSIGN_OR_RETURN(auto gp, GoldProcessor::Create(go));
     schema = gp->output_schema();
+    input_columns = gp->InputColumns();
     processor = std::move(gp);
   }
   if (partials) {
@@ -369,10 +373,11 @@ Result<std::unique_ptr<StreamingQuery>> Pipeline::MakeGoldQuery(
   DeltaSourceOptions so;
   so.table_name = c.silver.table;
   so.path = c.silver.path;
-  so.schema = SilverSchema();
+  QueryOptions qo;
+  input_columns.push_back(qo.latency_column);
+  so.schema = std::make_shared<Schema>(SilverSchema()->Project(input_columns));
   so.ignore_changes = g.ignore_changes;
   so.partition_filter = partition;
-  QueryOptions qo;
   qo.name = name;
   qo.checkpoint_dir = checkpoint;
   qo.trigger = LayerTrigger(g);
@@ -408,6 +413,7 @@ Trigger Pipeline::LayerTrigger(const LayerConfig& layer) const {
 void Pipeline::Start() {
   for (auto& q : queries_) q->Start();
   for (auto& q : partitioned_) q->Start();
+  reclaimer_.Start();
 }
 
 Status Pipeline::Stop() {
@@ -415,6 +421,7 @@ Status Pipeline::Stop() {
   // partitioned queries finish their batches.
   for (auto& q : queries_) q->Stop();
   for (auto& q : partitioned_) q->Stop();
+  reclaimer_.Stop();
   return FirstFailure();
 }
 

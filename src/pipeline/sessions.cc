@@ -61,6 +61,12 @@ SchemaPtr SessionProcessor::output_schema() const {
   return agg_->output_schema();
 }
 
+std::vector<std::string> SessionProcessor::InputColumns() const {
+  SessionWindowOptions o = AggregatorOptions(options_.gap_ms);
+  return {o.event_time_column, o.partition_column, o.key_column, o.user_column,
+          o.event_type_column};
+}
+
 std::string SessionProcessor::Fingerprint() const {
   return "sessions/v1 gap=" + std::to_string(options_.gap_ms) +
          "ms key=session_id watermark=" + std::to_string(options_.watermark_delay_ms) + "ms";
