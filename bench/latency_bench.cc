@@ -6,9 +6,12 @@
 // and back, and the bronze source's peak lag and the time to catch up are reported.
 //   latency_bench [--rates 10000,100000,200000] [--seconds 60] [--trigger-ms 250] [--spike-s 0]
 //                 [--partitions 48] [--output-mode update|append] [--linger-ms 5] [--bare 1]
-//                 [--trace FILE]
+//                 [--trace FILE] [--mem-every-s 0]
 // --linger-ms is the generator's producer linger (records per Kafka message set per partition).
 // --trace FILE writes one line per batch (query, wall-clock ms, rows, phase durations).
+// --mem-every-s N prints, every N seconds, the process's resident memory (also after releasing the
+// allocator's free pages, core/memory.h), the heap in use and free, the in-process batch cache and
+// the state bytes the queries report.
 // --bare 1 runs no pipeline: a bare librdkafka consumer (assigned to every partition, reading
 // continuously) measures append-to-consume latency, the embedded cluster's own floor.
 // Gold runs in update mode by default: a gold batch's commit is when its rows' windows become
@@ -27,6 +30,8 @@
 #include <sstream>
 #include <thread>
 
+#include "connectors/batch_cache.h"
+#include "core/memory.h"
 #include "core/time_util.h"
 #include "event/generator.h"
 #include "kafka/embedded_cluster.h"
@@ -57,10 +62,21 @@ class Collector : public QueryListener {
       }
       std::fprintf(trace_, "\n");
     }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      state_bytes_[p.name] = p.state.state_bytes;
+    }
     if (p.latency_max_ms < 0 || p.num_input_rows == 0) return;
     std::lock_guard<std::mutex> l(mu_);
     by_query_[p.name].push_back({p.num_input_rows, p.latency_p50_ms, p.latency_p99_ms,
                                  p.latency_max_ms, p.source_lag, NowMillis()});
+  }
+  // The latest state bytes reported by each query, summed.
+  int64_t StateBytes() {
+    std::lock_guard<std::mutex> l(mu_);
+    int64_t sum = 0;
+    for (const auto& [name, bytes] : state_bytes_) sum += bytes;
+    return sum;
   }
   std::map<std::string, std::vector<BatchLatency>> Take() {
     std::lock_guard<std::mutex> l(mu_);
@@ -71,7 +87,32 @@ class Collector : public QueryListener {
   std::FILE* trace_;
   std::mutex mu_;
   std::map<std::string, std::vector<BatchLatency>> by_query_;
+  std::map<std::string, int64_t> state_bytes_;
 };
+
+// Prints one memory line every `every_s` seconds until `stop`.
+void SampleMemory(int every_s, Collector& collector, std::atomic<bool>& stop) {
+  int64_t start = NowMillis();
+  const double mib = 1024.0 * 1024.0;
+  while (!stop.load()) {
+    for (int i = 0; i < every_s * 10 && !stop.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    HeapStats heap = ReadHeapStats();
+    const size_t resident = ResidentBytes();
+    // How much of the allocator's free memory is resident and could be released right now.
+    int64_t t0 = NowMicros();
+    ReleaseFreeHeap();
+    int64_t release_us = NowMicros() - t0;
+    std::printf(
+        "  mem t=%.0fs rss %.0f MiB (%.0f after releasing free heap in %.1f ms), heap in use "
+        "%.0f MiB, heap free %.0f MiB, batch cache %.0f MiB, query state %.0f MiB\n",
+        (NowMillis() - start) / 1000.0, resident / mib, ResidentBytes() / mib, release_us / 1000.0,
+        heap.in_use / mib, heap.free / mib, CommittedBatchCache::Global().bytes() / mib,
+        collector.StateBytes() / mib);
+    std::fflush(stdout);
+  }
+}
 
 void Report(const std::map<std::string, std::vector<BatchLatency>>& data) {
   std::printf("  %-30s %8s %10s %8s %8s %8s\n", "query", "batches", "rows", "p50 ms", "p99 ms",
@@ -155,7 +196,8 @@ int Main(int argc, char** argv) {
   std::vector<double> rates = {10'000, 100'000, 200'000};
   // The embedded cluster keeps ~5 MiB per partition: at 200K events/s that is seconds of data
   // per partition unless there are many partitions.
-  int seconds = 60, trigger_ms = 250, spike_s = 0, partitions = 48, linger_ms = 5, bare = 0;
+  int seconds = 60, trigger_ms = 250, spike_s = 0, partitions = 48, linger_ms = 5, bare = 0,
+      mem_every_s = 0;
   std::string output_mode = "update", trace_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rates")) {
@@ -177,6 +219,8 @@ int Main(int argc, char** argv) {
       trace_path = argv[i + 1];
     } else if (!std::strcmp(argv[i], "--bare")) {
       bare = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--mem-every-s")) {
+      mem_every_s = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--spike-s")) {
       spike_s = std::atoi(argv[i + 1]);
     }
@@ -230,6 +274,11 @@ int Main(int argc, char** argv) {
   auto pipeline = Pipeline::Create(*config, {false, collector, nullptr});
   if (!pipeline.ok()) return 1;
   (*pipeline)->Start();
+  std::atomic<bool> stop_sampler{false};
+  std::thread sampler;
+  if (mem_every_s > 0) {
+    sampler = std::thread([&] { SampleMemory(mem_every_s, *collector, stop_sampler); });
+  }
 
   auto produce = [&](double rate, double secs) {
     std::atomic<bool> stop{false};
@@ -280,6 +329,8 @@ int Main(int argc, char** argv) {
         caught_up_at < 0 ? -1.0 : (caught_up_at - spike_end) / 1000.0);
     Report(data);
   }
+  stop_sampler = true;
+  if (sampler.joinable()) sampler.join();
   Status st = (*pipeline)->Stop();
   pipeline->reset();
   if (trace != nullptr) std::fclose(trace);
