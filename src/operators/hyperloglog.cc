@@ -84,7 +84,10 @@ void HyperLogLog::Add(uint64_t hash) {
 
 void HyperLogLog::Compact() {
   if (!dense_.empty()) return;
-  std::sort(sparse_.begin(), sparse_.end());
+  // [0, sorted_) is already sorted: sort the tail and merge the two runs.
+  const auto mid = sparse_.begin() + sorted_;
+  std::sort(mid, sparse_.end());
+  std::inplace_merge(sparse_.begin(), mid, sparse_.end());
   // Entries sort by index then rank: keep the last (highest rank) of each index run.
   size_t out = 0;
   for (size_t i = 0; i < sparse_.size(); ++i) {
@@ -127,8 +130,14 @@ Status HyperLogLog::Merge(const HyperLogLog& other) {
   }
   if (other.dense_.empty()) {
     if (dense_.empty()) {
+      // Appended to the unsorted tail and folded as Add does, when the tail has grown as large
+      // as the sorted part (merging many sketches then costs one sort, not one per sketch).
       sparse_.insert(sparse_.end(), other.sparse_.begin(), other.sparse_.end());
-      Compact();
+      if (sparse_.size() * 4 > m()) {
+        ToDense();
+      } else if (sparse_.size() - sorted_ >= std::max<size_t>(kMinTail, sorted_)) {
+        Compact();
+      }
     } else {
       for (uint32_t e : other.sparse_) {
         uint8_t& r = dense_[EntryIndex(e)];
@@ -142,6 +151,38 @@ Status HyperLogLog::Merge(const HyperLogLog& other) {
   return Status::OK();
 }
 
+Status HyperLogLog::MergeAll(std::span<const HyperLogLog* const> sketches) {
+  for (const HyperLogLog* other : sketches) {
+    if (other->p_ != p_) {
+      return InvalidArgument("HyperLogLog merge: precision " + std::to_string(other->p_) +
+                             " does not match " + std::to_string(p_));
+    }
+  }
+  if (dense_.empty()) ToDense();
+  for (const HyperLogLog* other : sketches) {
+    if (other->dense_.empty()) {
+      for (uint32_t e : other->sparse_) {
+        uint8_t& r = dense_[EntryIndex(e)];
+        r = std::max(r, EntryRank(e));
+      }
+    } else {
+      for (uint32_t i = 0; i < m(); ++i) dense_[i] = std::max(dense_[i], other->dense_[i]);
+    }
+  }
+  // Back to sparse if Compact would have kept it so.
+  size_t nonzero = 0;
+  for (uint8_t r : dense_) nonzero += r != 0;
+  if (nonzero * 4 > m()) return Status::OK();
+  sparse_.clear();
+  sparse_.reserve(nonzero);
+  for (uint32_t i = 0; i < m(); ++i) {
+    if (dense_[i] != 0) sparse_.push_back((i << 8) | dense_[i]);
+  }
+  sorted_ = static_cast<uint32_t>(sparse_.size());
+  std::vector<uint8_t>().swap(dense_);
+  return Status::OK();
+}
+
 bool HyperLogLog::empty() const {
   if (dense_.empty()) return sparse_.empty();
   return std::all_of(dense_.begin(), dense_.end(), [](uint8_t r) { return r == 0; });
@@ -152,7 +193,10 @@ double HyperLogLog::Estimate() const {
   // histogram[k] = number of registers with value k, k in [0, q + 1].
   uint32_t histogram[66] = {0};
   if (dense_.empty()) {
-    std::vector<uint32_t> entries = SortedSparse();
+    // A compacted sketch is read in place; one with a pending tail through a sorted copy.
+    std::vector<uint32_t> copy;
+    if (sorted_ != sparse_.size()) copy = SortedSparse();
+    const std::vector<uint32_t>& entries = sorted_ != sparse_.size() ? copy : sparse_;
     histogram[0] = m() - static_cast<uint32_t>(entries.size());
     for (uint32_t e : entries) ++histogram[EntryRank(e)];
   } else {
@@ -196,10 +240,15 @@ std::string HyperLogLog::Serialize() const {
 
 void HyperLogLog::AppendSerialized(std::string* out) const {
   std::vector<uint32_t> entries;
+  const std::vector<uint32_t>* sorted = &entries;  // the sparse entries to write
   bool sparse = false;
   if (dense_.empty()) {
-    entries = SortedSparse();
-    sparse = 4 + entries.size() * 4 < m();
+    if (sorted_ == sparse_.size()) {
+      sorted = &sparse_;
+    } else {
+      entries = SortedSparse();
+    }
+    sparse = 4 + sorted->size() * 4 < m();
   } else {
     size_t nonzero = 0;
     for (uint8_t r : dense_) nonzero += r != 0;
@@ -217,8 +266,8 @@ void HyperLogLog::AppendSerialized(std::string* out) const {
   out->push_back(static_cast<char>(p_));
   if (sparse) {
     out->push_back(static_cast<char>(kEncodingSparse));
-    PutU32(out, static_cast<uint32_t>(entries.size()));
-    for (uint32_t e : entries) PutU32(out, e);
+    PutU32(out, static_cast<uint32_t>(sorted->size()));
+    for (uint32_t e : *sorted) PutU32(out, e);
     return;
   }
   out->push_back(static_cast<char>(kEncodingDense));
@@ -226,7 +275,7 @@ void HyperLogLog::AppendSerialized(std::string* out) const {
     out->append(reinterpret_cast<const char*>(dense_.data()), dense_.size());
   } else {
     std::string regs(m(), '\0');
-    for (uint32_t e : entries) regs[EntryIndex(e)] = static_cast<char>(EntryRank(e));
+    for (uint32_t e : *sorted) regs[EntryIndex(e)] = static_cast<char>(EntryRank(e));
     out->append(regs);
   }
 }

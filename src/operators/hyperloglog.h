@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,15 @@ class HyperLogLog {
   // Folds `other` into this sketch (register-wise max). InvalidArgument if the precisions
   // differ; this sketch is unchanged then.
   Status Merge(const HyperLogLog& other);
+  // Folds all of `sketches` into this sketch at once (through the dense registers, then back to
+  // sparse when that is smaller), leaving it compacted: for many sketches much cheaper than
+  // Merge one at a time. InvalidArgument (and this sketch unchanged) if a precision differs.
+  Status MergeAll(std::span<const HyperLogLog* const> sketches);
+
+  // Folds the pending sparse entries (Add and Merge append them unsorted), keeping the highest
+  // rank per register, and turns dense when the sparse form would exceed the dense size.
+  // Estimate and Serialize then read the entries in place instead of sorting a copy.
+  void Compact();
 
   // Estimated number of distinct hashes added (0 for an empty sketch).
   double Estimate() const;
@@ -72,9 +82,6 @@ class HyperLogLog {
  private:
   uint32_t m() const { return 1u << p_; }
   uint8_t max_rank() const { return static_cast<uint8_t>(64 - p_ + 1); }
-  // Sorts and deduplicates sparse_ (keeping the max rank per index); densifies when the sparse
-  // form would exceed the dense size.
-  void Compact();
   void ToDense();
   // Sparse entries sorted by index with duplicates folded (a copy when a tail is pending).
   std::vector<uint32_t> SortedSparse() const;

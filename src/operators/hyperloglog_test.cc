@@ -72,6 +72,47 @@ TEST(HyperLogLogTest, MergeEqualsSketchOfUnion) {
   }
 }
 
+TEST(HyperLogLogTest, MergeAllEqualsMergingOneByOne) {
+  // Sparse and dense parts, overlapping ranges, some with a pending unsorted tail, an empty one.
+  std::vector<HyperLogLog> parts;
+  parts.push_back(SketchOf(12, 0, 40));
+  parts.push_back(SketchOf(12, 20, 90));
+  parts.push_back(SketchOf(12, 1000, 9000));  // dense
+  parts.push_back(HyperLogLog(12));
+  parts.push_back(SketchOf(12, 85, 100));
+  parts.back().Add(ItemHash(5000));  // a tail entry
+  for (size_t n = 1; n <= parts.size(); ++n) {
+    for (size_t skip_dense = 0; skip_dense < 2; ++skip_dense) {
+      HyperLogLog one_by_one(12), all_at_once(12);
+      std::vector<const HyperLogLog*> ptrs;
+      for (size_t i = 0; i < n; ++i) {
+        if (skip_dense && i == 2) continue;
+        ASSERT_TRUE(one_by_one.Merge(parts[i]).ok());
+        ptrs.push_back(&parts[i]);
+      }
+      ASSERT_TRUE(all_at_once.MergeAll(ptrs).ok());
+      EXPECT_TRUE(all_at_once == one_by_one) << n;
+      EXPECT_EQ(all_at_once.Estimate(), one_by_one.Estimate()) << n;
+      EXPECT_EQ(all_at_once.Serialize(), one_by_one.Serialize()) << n;
+      EXPECT_EQ(all_at_once.is_sparse(), !(skip_dense == 0 && n > 2)) << n;
+    }
+  }
+  // Into a sketch that already holds entries.
+  HyperLogLog base = SketchOf(12, 500, 520);
+  HyperLogLog expected = base;
+  ASSERT_TRUE(expected.Merge(parts[0]).ok());
+  const HyperLogLog* first[] = {&parts[0]};
+  ASSERT_TRUE(base.MergeAll(first).ok());
+  EXPECT_EQ(base.Serialize(), expected.Serialize());
+  // A precision mismatch anywhere leaves the sketch as it was.
+  HyperLogLog other_p = SketchOf(10, 0, 5);
+  const HyperLogLog* mixed[] = {&parts[0], &other_p};
+  HyperLogLog target = SketchOf(12, 7, 9);
+  const std::string before = target.Serialize();
+  EXPECT_EQ(target.MergeAll(mixed).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(target.Serialize(), before);
+}
+
 TEST(HyperLogLogTest, MergePrecisionMismatchIsAnError) {
   HyperLogLog a = SketchOf(12, 0, 100);
   HyperLogLog b = SketchOf(14, 0, 100);

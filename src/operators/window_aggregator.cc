@@ -286,26 +286,46 @@ RecordBatch WindowAggregator::Emit(bool final, int64_t watermark_micros) {
   // Collect the runs of groups to emit: for final, every group of a closed window; for update,
   // every partition's group for each (window, key) that changed anywhere.
   std::vector<GroupRef> refs;
+  std::vector<PartitionState*> with_final;  // partitions holding a group of a closed window
   for (auto& [p, ps] : partitions_) {
+    const size_t before = refs.size();
     for (Group& g : ps->groups) {
       const bool take = final ? g.window_start + size <= watermark_micros : g.updated;
       if (take) refs.push_back({&g, ps->Key(g)});
     }
+    if (final && refs.size() > before) with_final.push_back(ps.get());
   }
   if (!final && partitions_.size() > 1) {
-    std::sort(refs.begin(), refs.end(), KeyLess);
-    refs.erase(std::unique(refs.begin(), refs.end(), SameKey), refs.end());
-    std::vector<GroupRef> all;
-    for (const GroupRef& r : refs) {
+    // Each updated (window, key) once (a hash set over refs), sorted, then every partition's
+    // group of it: the runs come out in key order without sorting the partitions' copies.
+    std::vector<GroupRef> keys;
+    {
+      size_t slots = 16;
+      while (slots < refs.size() * 2) slots *= 2;
+      std::vector<uint32_t> set(slots, 0);  // index into keys + 1, 0 = empty
+      for (const GroupRef& r : refs) {
+        size_t s = GroupHash(r.group->window_start, r.group->key_hash) & (slots - 1);
+        for (; set[s] != 0; s = (s + 1) & (slots - 1)) {
+          const GroupRef& k = keys[set[s] - 1];
+          if (k.group->key_hash == r.group->key_hash && SameKey(k, r)) break;
+        }
+        if (set[s] != 0) continue;
+        keys.push_back(r);
+        set[s] = static_cast<uint32_t>(keys.size());
+      }
+    }
+    std::sort(keys.begin(), keys.end(), KeyLess);
+    refs.clear();
+    for (const GroupRef& r : keys) {
       for (auto& [p, ps] : partitions_) {
         const int64_t gi =
             ps->Find(r.group->window_start, r.group->key_hash, r.key, r.group->key_null);
-        if (gi >= 0) all.push_back({&ps->groups[gi], ps->Key(ps->groups[gi])});
+        if (gi >= 0) refs.push_back({&ps->groups[gi], ps->Key(ps->groups[gi])});
       }
     }
-    refs = std::move(all);
+  } else {
+    std::stable_sort(refs.begin(), refs.end(), KeyLess);
   }
-  std::stable_sort(refs.begin(), refs.end(), KeyLess);
 
   RecordBatch out(output_schema_);
   size_t col = 0;
@@ -320,6 +340,7 @@ RecordBatch WindowAggregator::Emit(bool final, int64_t watermark_micros) {
   Column* c_min = c_sum == nullptr ? nullptr : &out.column(col++);
   Column* c_max = c_sum == nullptr ? nullptr : &out.column(col++);
   std::string sketch;
+  std::vector<const HyperLogLog*> sketches;  // the run's partial sketches
   for (size_t i = 0; i < refs.size();) {
     size_t j = i + 1;
     while (j < refs.size() && SameKey(refs[i], refs[j])) ++j;
@@ -327,6 +348,7 @@ RecordBatch WindowAggregator::Emit(bool final, int64_t watermark_micros) {
     int64_t count = 0, value_count = 0, sum = 0;
     int64_t min = std::numeric_limits<int64_t>::max(), max = std::numeric_limits<int64_t>::min();
     HyperLogLog hll(options_.hll_precision);
+    sketches.clear();
     for (size_t k = i; k < j; ++k) {
       const Group& g = *refs[k].group;
       count += g.count;
@@ -334,11 +356,12 @@ RecordBatch WindowAggregator::Emit(bool final, int64_t watermark_micros) {
       sum = WrapAdd(sum, g.sum);
       min = std::min(min, g.min);
       max = std::max(max, g.max);
-      if (distinct_enabled()) {
-        Status st = hll.Merge(g.hll);
-        assert(st.ok());
-        (void)st;
-      }
+      sketches.push_back(&g.hll);
+    }
+    if (distinct_enabled()) {
+      Status st = hll.MergeAll(sketches);
+      assert(st.ok());
+      (void)st;
     }
     c_start.AppendInt64(first.window_start);
     c_end.AppendInt64(first.window_start + size);
@@ -378,7 +401,8 @@ RecordBatch WindowAggregator::Emit(bool final, int64_t watermark_micros) {
   for (const GroupRef& r : refs) const_cast<Group*>(r.group)->updated = false;
   if (final) {
     rows_emitted_final_ += out.num_rows();
-    for (auto& [p, ps] : partitions_) {
+    // Only partitions that held a closed window are compacted (the others are unchanged).
+    for (PartitionState* ps : with_final) {
       ps->RemoveIf([&](const Group& g) { return g.window_start + size <= watermark_micros; });
     }
   }
