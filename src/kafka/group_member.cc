@@ -15,6 +15,8 @@ namespace strata {
 namespace {
 
 constexpr int kPollMs = 100;
+// How long leaving waits for the revocation of an unsubscribed member before closing anyway.
+constexpr int64_t kUnsubscribeWaitMs = 10'000;
 
 std::string PartitionList(const rd_kafka_topic_partition_list_t* parts) {
   std::string out;
@@ -129,8 +131,24 @@ void KafkaGroupMember::PollLoop() {
       spdlog::debug("kafka group {}: {}", group_id_, rd_kafka_message_errstr(msg));
     rd_kafka_message_destroy(msg);
   }
-  // Leaves the group; the revocation callback runs inside this call, on this thread.
-  rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+  // librdkafka before 2.4 can hang in rd_kafka_consumer_close when a rebalance is under way as
+  // it closes (librdkafka issue 4527; Debian 12 ships 2.0.2): give up the subscription first
+  // and serve the revocation here, so that the close finds nothing assigned.
+  rd_kafka_resp_err_t err = rd_kafka_unsubscribe(rk_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    spdlog::warn("kafka group {}: unsubscribing: {}", group_id_, rd_kafka_err2str(err));
+  const int64_t deadline = NowMillis() + kUnsubscribeWaitMs;
+  while (NowMillis() < deadline) {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(rk_, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const bool empty = assigned->cnt == 0;
+      rd_kafka_topic_partition_list_destroy(assigned);
+      if (empty) break;
+    }
+    if (rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, 20)) rd_kafka_message_destroy(msg);
+  }
+  // Leaves the group (a revocation still pending runs inside this call, on this thread).
+  err = rd_kafka_consumer_close(rk_);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     spdlog::warn("kafka group {}: leaving the group: {}", group_id_, rd_kafka_err2str(err));
   spdlog::info("kafka group {}: member {} left", group_id_, member_name_);
