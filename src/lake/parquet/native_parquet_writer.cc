@@ -49,6 +49,9 @@ constexpr size_t kMinRleRun = 16;
 constexpr size_t kFlushBytes = 8 << 20;
 constexpr uint32_t kDictFull = std::numeric_limits<uint32_t>::max();
 constexpr size_t kInitialDictSlots = 1024;
+// A column chunk whose first page the codec shrinks to more than this share of its size is
+// written uncompressed (random ids: snappy saves ~10% of them at the cost of a full pass).
+constexpr double kMinCompressedShare = 0.875;
 
 // A growable byte buffer that keeps its capacity across Clear() and never zero-fills what it
 // is about to overwrite except when growing.
@@ -312,6 +315,11 @@ struct ChunkMeta {
   int64_t total_compressed = 0;
   int64_t total_uncompressed = 0;
   uint32_t encodings = 0;  // bit i set: Encoding i used
+  // The chunk's codec: the file's, or uncompressed when the chunk's first page holds PLAIN
+  // values the codec shrank to more than kMinCompressedShare of their size (random ids: the
+  // codec costs a pass and saves little).
+  ParquetCodec codec = ParquetCodec::kUncompressed;
+  bool codec_decided = false;
   int64_t null_count = 0;
   bool has_min_max = false;
   std::string min;
@@ -417,12 +425,11 @@ struct NativeParquetWriter::State {
     return Status::OK();
   }
 
-  // Compresses `in` with the file's codec; the result is (*data, *size), valid until the next
-  // call.
-  Status Compress(const ByteBuffer& in, const uint8_t** data, size_t* size) {
+  // Compresses `in` with `codec`; the result is (*data, *size), valid until the next call.
+  Status Compress(ParquetCodec codec, const ByteBuffer& in, const uint8_t** data, size_t* size) {
     const size_t n = in.size();
     compressed.Clear();
-    switch (opts.codec) {
+    switch (codec) {
       case ParquetCodec::kUncompressed:
         *data = in.data();
         *size = n;
@@ -474,7 +481,20 @@ struct NativeParquetWriter::State {
                   ChunkMeta* meta) {
     const uint8_t* data = nullptr;
     size_t size = 0;
-    STRATA_RETURN_IF_ERROR(Compress(page, &data, &size));
+    STRATA_RETURN_IF_ERROR(Compress(meta->codec, page, &data, &size));
+    if (!meta->codec_decided) {
+      // The chunk's first page decides: a codec that saves under 1/8 of PLAIN values is dropped
+      // for the whole chunk (this page is written as it was). A dictionary chunk keeps it: its
+      // first pages are indices, and the dictionary page, written last, usually compresses.
+      meta->codec_decided = true;
+      if (meta->codec != ParquetCodec::kUncompressed && page_type == kPageData &&
+          encoding == kEncodingPlain &&
+          static_cast<double>(size) > kMinCompressedShare * static_cast<double>(page.size())) {
+        meta->codec = ParquetCodec::kUncompressed;
+        data = page.data();
+        size = page.size();
+      }
+    }
     if (page.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()) ||
         size > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
       return Internal("a Parquet page of " + path + " exceeds 2 GiB");
@@ -845,6 +865,8 @@ struct NativeParquetWriter::State {
     meta->total_compressed = 0;
     meta->total_uncompressed = 0;
     meta->encodings = 1u << kEncodingRle;
+    meta->codec = opts.codec;
+    meta->codec_decided = false;
     meta->null_count = 0;
     meta->has_min_max = false;
     switch (col.type()) {
@@ -963,7 +985,7 @@ struct NativeParquetWriter::State {
         }
         w.FieldListBegin(3, thrift::CType::kBinary, 1);
         w.ListBinary(schema.field(c).name);
-        w.FieldI32(4, CodecId(opts.codec));
+        w.FieldI32(4, CodecId(m.codec));
         w.FieldI64(5, m.num_values);
         w.FieldI64(6, m.total_uncompressed);
         w.FieldI64(7, m.total_compressed);
