@@ -21,6 +21,32 @@ CommittedBatchCache::Batches Rows(int64_t n) {
   return {b};
 }
 
+// A fresh directory for a table, named after the running test.
+std::string TableDir() {
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("strata_batch_cache_" + std::to_string(::getpid()) + "_" +
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                        .string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+DeltaSinkOptions SinkAt(const std::string& dir, SchemaPtr schema) {
+  DeltaSinkOptions o;
+  o.table_name = "catalog.t.rows";
+  o.path = dir;
+  o.schema = std::move(schema);
+  return o;
+}
+
+DeltaSourceOptions SourceAt(const std::string& dir, SchemaPtr schema) {
+  DeltaSourceOptions o;
+  o.table_name = "catalog.t.rows";
+  o.path = dir;
+  o.schema = std::move(schema);
+  return o;
+}
+
 bool Cached(CommittedBatchCache& cache, const std::string& table, int64_t version) {
   return cache.Get(table, version, 1).has_value();
 }
@@ -74,26 +100,15 @@ TEST(CommittedBatchCacheTest, DropsCommitsEveryReaderOfTheTableHasPassed) {
 }
 
 TEST(CommittedBatchCacheTest, DeltaSourceReleasesTheCommitsItHasRead) {
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("strata_batch_cache_" + std::to_string(::getpid())))
-                        .string();
-  std::filesystem::remove_all(dir);
-  DeltaSinkOptions so;
-  so.table_name = "catalog.t.ids";
-  so.path = dir;
-  so.schema = IdSchema();
-  DeltaSink sink(so);
+  std::string dir = TableDir();
+  DeltaSink sink(SinkAt(dir, IdSchema()));
   ASSERT_TRUE(sink.Open().ok());
   auto commit = [&](int64_t batch_id) {
     std::vector<RecordBatch> batches;
     batches.push_back(Rows(100)[0]->Clone());
     ASSERT_TRUE(sink.Commit({"writer", batch_id, {}}, batches).ok());
   };
-  DeltaSourceOptions o;
-  o.table_name = "catalog.t.ids";
-  o.path = dir;
-  o.schema = IdSchema();
-  DeltaSource source(o);
+  DeltaSource source(SourceAt(dir, IdSchema()));
   ASSERT_TRUE(source.Open().ok());
   auto& cache = CommittedBatchCache::Global();
   ReadLimit one_file;
@@ -130,18 +145,11 @@ TEST(CommittedBatchCacheTest, DeltaSourceReleasesTheCommitsItHasRead) {
 }
 
 TEST(CommittedBatchCacheTest, AProjectingSourceReadsTheSameRowsFromMemoryAndFromFiles) {
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("strata_batch_cache_proj_" + std::to_string(::getpid())))
-                        .string();
-  std::filesystem::remove_all(dir);
+  std::string dir = TableDir();
   auto wide = std::make_shared<Schema>(std::vector<Field>{{"id", TypeId::kInt64, false},
                                                           {"name", TypeId::kString, true},
                                                           {"score", TypeId::kDouble, true}});
-  DeltaSinkOptions so;
-  so.table_name = "catalog.t.wide";
-  so.path = dir;
-  so.schema = wide;
-  DeltaSink sink(so);
+  DeltaSink sink(SinkAt(dir, wide));
   ASSERT_TRUE(sink.Open().ok());
   RecordBatch rows(wide);
   for (int64_t i = 0; i < 50; ++i) {
@@ -158,11 +166,7 @@ TEST(CommittedBatchCacheTest, AProjectingSourceReadsTheSameRowsFromMemoryAndFrom
 
   // (id, name) as read through a source that wants only those two columns.
   auto read = [&] {
-    DeltaSourceOptions o;
-    o.table_name = "catalog.t.wide";
-    o.path = dir;
-    o.schema = std::make_shared<Schema>(wide->Project({"name", "id"}));
-    DeltaSource source(o);
+    DeltaSource source(SourceAt(dir, std::make_shared<Schema>(wide->Project({"name", "id"}))));
     EXPECT_TRUE(source.Open().ok());
     std::string start = source.InitialOffset().value();
     std::string end = source.PlanEnd(start, ReadLimit{}, "").value();
