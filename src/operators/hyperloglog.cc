@@ -79,6 +79,10 @@ void HyperLogLog::Add(uint64_t hash) {
   const uint32_t entry = (index << 8) | rank;
   if (!sparse_.empty() && sparse_.back() == entry) return;
   sparse_.push_back(entry);
+  CompactIfTailIsLong();
+}
+
+void HyperLogLog::CompactIfTailIsLong() {
   if (sparse_.size() - sorted_ >= std::max(kMinTail, sorted_)) Compact();
 }
 
@@ -101,33 +105,53 @@ void HyperLogLog::Compact() {
 
 void HyperLogLog::ToDense() {
   dense_.assign(m(), 0);
-  for (uint32_t e : sparse_) {
-    uint8_t& r = dense_[EntryIndex(e)];
-    r = std::max(r, EntryRank(e));
-  }
+  FoldEntries(sparse_);
   std::vector<uint32_t>().swap(sparse_);
   sorted_ = 0;
 }
 
-std::vector<uint32_t> HyperLogLog::SortedSparse() const {
+void HyperLogLog::FoldEntries(const std::vector<uint32_t>& entries) {
+  for (uint32_t e : entries) {
+    uint8_t& r = dense_[EntryIndex(e)];
+    r = std::max(r, EntryRank(e));
+  }
+}
+
+void HyperLogLog::FoldRegisters(const std::vector<uint8_t>& registers) {
+  for (uint32_t i = 0; i < m(); ++i) dense_[i] = std::max(dense_[i], registers[i]);
+}
+
+size_t HyperLogLog::NonZeroRegisters() const {
+  size_t nonzero = 0;
+  for (uint8_t r : dense_) nonzero += r != 0;
+  return nonzero;
+}
+
+std::vector<uint32_t> HyperLogLog::DenseEntries() const {
+  std::vector<uint32_t> out;
+  out.reserve(m() / 4);  // the most a sketch holds sparse
+  for (uint32_t i = 0; i < m(); ++i) {
+    if (dense_[i] != 0) out.push_back((i << 8) | dense_[i]);
+  }
+  return out;
+}
+
+const std::vector<uint32_t>& HyperLogLog::SortedSparse(std::vector<uint32_t>* scratch) const {
   if (sorted_ == sparse_.size()) return sparse_;
   HyperLogLog copy(*this);
   copy.Compact();
-  if (!copy.dense_.empty()) {
-    std::vector<uint32_t> out;
-    for (uint32_t i = 0; i < copy.m(); ++i) {
-      if (copy.dense_[i] != 0) out.push_back((i << 8) | copy.dense_[i]);
-    }
-    return out;
-  }
-  return copy.sparse_;
+  *scratch = copy.dense_.empty() ? std::move(copy.sparse_) : copy.DenseEntries();
+  return *scratch;
+}
+
+Status HyperLogLog::CheckPrecision(const HyperLogLog& other) const {
+  if (other.p_ == p_) return Status::OK();
+  return InvalidArgument("HyperLogLog merge: precision " + std::to_string(other.p_) +
+                         " does not match " + std::to_string(p_));
 }
 
 Status HyperLogLog::Merge(const HyperLogLog& other) {
-  if (other.p_ != p_) {
-    return InvalidArgument("HyperLogLog merge: precision " + std::to_string(other.p_) +
-                           " does not match " + std::to_string(p_));
-  }
+  STRATA_RETURN_IF_ERROR(CheckPrecision(other));
   if (other.dense_.empty()) {
     if (dense_.empty()) {
       // Appended to the unsorted tail and folded as Add does, when the tail has grown as large
@@ -135,49 +159,32 @@ Status HyperLogLog::Merge(const HyperLogLog& other) {
       sparse_.insert(sparse_.end(), other.sparse_.begin(), other.sparse_.end());
       if (sparse_.size() * 4 > m()) {
         ToDense();
-      } else if (sparse_.size() - sorted_ >= std::max<size_t>(kMinTail, sorted_)) {
-        Compact();
+      } else {
+        CompactIfTailIsLong();
       }
     } else {
-      for (uint32_t e : other.sparse_) {
-        uint8_t& r = dense_[EntryIndex(e)];
-        r = std::max(r, EntryRank(e));
-      }
+      FoldEntries(other.sparse_);
     }
     return Status::OK();
   }
   if (dense_.empty()) ToDense();
-  for (uint32_t i = 0; i < m(); ++i) dense_[i] = std::max(dense_[i], other.dense_[i]);
+  FoldRegisters(other.dense_);
   return Status::OK();
 }
 
 Status HyperLogLog::MergeAll(std::span<const HyperLogLog* const> sketches) {
-  for (const HyperLogLog* other : sketches) {
-    if (other->p_ != p_) {
-      return InvalidArgument("HyperLogLog merge: precision " + std::to_string(other->p_) +
-                             " does not match " + std::to_string(p_));
-    }
-  }
+  for (const HyperLogLog* other : sketches) STRATA_RETURN_IF_ERROR(CheckPrecision(*other));
   if (dense_.empty()) ToDense();
   for (const HyperLogLog* other : sketches) {
     if (other->dense_.empty()) {
-      for (uint32_t e : other->sparse_) {
-        uint8_t& r = dense_[EntryIndex(e)];
-        r = std::max(r, EntryRank(e));
-      }
+      FoldEntries(other->sparse_);
     } else {
-      for (uint32_t i = 0; i < m(); ++i) dense_[i] = std::max(dense_[i], other->dense_[i]);
+      FoldRegisters(other->dense_);
     }
   }
   // Back to sparse if Compact would have kept it so.
-  size_t nonzero = 0;
-  for (uint8_t r : dense_) nonzero += r != 0;
-  if (nonzero * 4 > m()) return Status::OK();
-  sparse_.clear();
-  sparse_.reserve(nonzero);
-  for (uint32_t i = 0; i < m(); ++i) {
-    if (dense_[i] != 0) sparse_.push_back((i << 8) | dense_[i]);
-  }
+  if (NonZeroRegisters() * 4 > m()) return Status::OK();
+  sparse_ = DenseEntries();
   sorted_ = static_cast<uint32_t>(sparse_.size());
   std::vector<uint8_t>().swap(dense_);
   return Status::OK();
@@ -193,10 +200,8 @@ double HyperLogLog::Estimate() const {
   // histogram[k] = number of registers with value k, k in [0, q + 1].
   uint32_t histogram[66] = {0};
   if (dense_.empty()) {
-    // A compacted sketch is read in place; one with a pending tail through a sorted copy.
-    std::vector<uint32_t> copy;
-    if (sorted_ != sparse_.size()) copy = SortedSparse();
-    const std::vector<uint32_t>& entries = sorted_ != sparse_.size() ? copy : sparse_;
+    std::vector<uint32_t> scratch;
+    const std::vector<uint32_t>& entries = SortedSparse(&scratch);
     histogram[0] = m() - static_cast<uint32_t>(entries.size());
     for (uint32_t e : entries) ++histogram[EntryRank(e)];
   } else {
@@ -239,26 +244,15 @@ std::string HyperLogLog::Serialize() const {
 }
 
 void HyperLogLog::AppendSerialized(std::string* out) const {
-  std::vector<uint32_t> entries;
-  const std::vector<uint32_t>* sorted = &entries;  // the sparse entries to write
+  std::vector<uint32_t> scratch;
+  const std::vector<uint32_t>* sorted = &scratch;  // the sparse entries to write
   bool sparse = false;
   if (dense_.empty()) {
-    if (sorted_ == sparse_.size()) {
-      sorted = &sparse_;
-    } else {
-      entries = SortedSparse();
-    }
+    sorted = &SortedSparse(&scratch);
     sparse = 4 + sorted->size() * 4 < m();
-  } else {
-    size_t nonzero = 0;
-    for (uint8_t r : dense_) nonzero += r != 0;
-    if (4 + nonzero * 4 < m()) {
-      sparse = true;
-      entries.reserve(nonzero);
-      for (uint32_t i = 0; i < m(); ++i) {
-        if (dense_[i] != 0) entries.push_back((i << 8) | dense_[i]);
-      }
-    }
+  } else if (4 + NonZeroRegisters() * 4 < m()) {
+    sparse = true;
+    scratch = DenseEntries();
   }
   out->push_back('H');
   out->push_back('L');

@@ -54,11 +54,6 @@ class HyperLogLog {
   // Merge one at a time. InvalidArgument (and this sketch unchanged) if a precision differs.
   Status MergeAll(std::span<const HyperLogLog* const> sketches);
 
-  // Folds the pending sparse entries (Add and Merge append them unsorted), keeping the highest
-  // rank per register, and turns dense when the sparse form would exceed the dense size.
-  // Estimate and Serialize then read the entries in place instead of sorting a copy.
-  void Compact();
-
   // Estimated number of distinct hashes added (0 for an empty sketch).
   double Estimate() const;
   // True if nothing was added.
@@ -82,9 +77,24 @@ class HyperLogLog {
  private:
   uint32_t m() const { return 1u << p_; }
   uint8_t max_rank() const { return static_cast<uint8_t>(64 - p_ + 1); }
+  // InvalidArgument if `other`'s precision is not this one's.
+  Status CheckPrecision(const HyperLogLog& other) const;
+  // Folds the pending sparse entries (Add and Merge append them unsorted), keeping the highest
+  // rank per register; densifies when the sparse form would exceed the dense size.
+  void Compact();
+  // Compacts once the unsorted tail is as long as the sorted part (at least kMinTail), so that
+  // compaction costs O(1) amortized per appended entry.
+  void CompactIfTailIsLong();
   void ToDense();
-  // Sparse entries sorted by index with duplicates folded (a copy when a tail is pending).
-  std::vector<uint32_t> SortedSparse() const;
+  // Register-wise max of these entries / registers into dense_ (which must be dense).
+  void FoldEntries(const std::vector<uint32_t>& entries);
+  void FoldRegisters(const std::vector<uint8_t>& registers);
+  size_t NonZeroRegisters() const;  // dense only
+  // The non-zero registers of dense_ as sparse entries, sorted by index.
+  std::vector<uint32_t> DenseEntries() const;
+  // Sparse only: the entries sorted by index with duplicates folded, in place when no tail is
+  // pending, otherwise compacted into `*scratch`.
+  const std::vector<uint32_t>& SortedSparse(std::vector<uint32_t>* scratch) const;
 
   int p_;
   // Sparse form: entries (index << 8 | rank); [0, sorted_) is sorted and unique by index, the
