@@ -62,12 +62,9 @@ class Collector : public QueryListener {
       }
       std::fprintf(trace_, "\n");
     }
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      state_bytes_[p.name] = p.state.state_bytes;
-    }
-    if (p.latency_max_ms < 0 || p.num_input_rows == 0) return;
     std::lock_guard<std::mutex> l(mu_);
+    state_bytes_[p.name] = p.state.state_bytes;
+    if (p.latency_max_ms < 0 || p.num_input_rows == 0) return;
     by_query_[p.name].push_back({p.num_input_rows, p.latency_p50_ms, p.latency_p99_ms,
                                  p.latency_max_ms, p.source_lag, NowMillis()});
   }

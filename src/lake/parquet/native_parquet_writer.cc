@@ -49,8 +49,8 @@ constexpr size_t kMinRleRun = 16;
 constexpr size_t kFlushBytes = 8 << 20;
 constexpr uint32_t kDictFull = std::numeric_limits<uint32_t>::max();
 constexpr size_t kInitialDictSlots = 1024;
-// A column chunk whose first page the codec shrinks to more than this share of its size is
-// written uncompressed (random ids: snappy saves ~10% of them at the cost of a full pass).
+// A column chunk whose first page of PLAIN values the codec shrinks to more than this share of
+// its size is written uncompressed (random ids: snappy saves ~10% of them at the cost of a pass).
 constexpr double kMinCompressedShare = 0.875;
 
 // A growable byte buffer that keeps its capacity across Clear() and never zero-fills what it
