@@ -337,6 +337,13 @@ RecordBatch SessionWindowAggregator::EmitUpdated(RecordBatch* retracted) {
   return out;
 }
 
+bool SessionWindowAggregator::has_open_sessions() const {
+  for (const auto& [p, ps] : partitions_)
+    for (const KeyState& k : ps->keys)
+      if (!k.sessions.empty()) return true;
+  return false;
+}
+
 SessionWindowStats SessionWindowAggregator::stats() const {
   SessionWindowStats s;
   s.rows_in = rows_in_;

@@ -96,7 +96,11 @@ class SessionWindowAggregator {
   const SchemaPtr& output_schema() const { return output_schema_; }
   // session_start timestamp, <key_column> string.
   const SchemaPtr& retraction_schema() const { return retraction_schema_; }
+  // Walks every key and session to size the state: once per batch at most. The two below stop
+  // at the first open session and are O(1), for the calls made on every trigger.
   SessionWindowStats stats() const;
+  bool has_open_sessions() const;
+  uint64_t rows_dropped_by_watermark() const { return rows_dropped_by_watermark_; }
   std::vector<int32_t> Partitions() const;
 
   std::string SerializeSnapshot(int32_t partition) const;

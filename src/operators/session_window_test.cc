@@ -139,9 +139,12 @@ TEST(SessionWindowTest, FinalOnceAndRowsBelowTheWatermarkDropped) {
                          0)
                   .ok());
   EXPECT_EQ(s->stats().rows_dropped_by_watermark, 2u);
+  EXPECT_EQ(s->rows_dropped_by_watermark(), 2u);
+  EXPECT_TRUE(s->has_open_sessions());
   EXPECT_EQ(Rows(s->EmitFinal(kMaxWm)),
             (std::vector<Row>{{20 * kSec, 60 * kSec, "b", "u", 2, 0, 10'000, false, false, true}}));
   EXPECT_EQ(s->stats().keys, 0u);
+  EXPECT_FALSE(s->has_open_sessions());
 }
 
 // A table of provisional and final rows keyed by (session, start), as the sink keeps it.

@@ -431,6 +431,12 @@ WindowAggregatorStats WindowAggregator::stats() const {
   return s;
 }
 
+size_t WindowAggregator::group_count() const {
+  size_t n = 0;
+  for (const auto& [p, ps] : partitions_) n += ps->groups.size();
+  return n;
+}
+
 std::vector<int32_t> WindowAggregator::Partitions() const {
   std::vector<int32_t> out;
   for (const auto& [p, ps] : partitions_) out.push_back(p);

@@ -86,7 +86,11 @@ class WindowAggregator {
 
   // Output schema (see class comment).
   const SchemaPtr& output_schema() const { return output_schema_; }
+  // Walks every group to size the state: once per batch at most. The two below are O(partitions)
+  // and O(1), for the calls made on every trigger.
   WindowAggregatorStats stats() const;
+  size_t group_count() const;
+  uint64_t rows_dropped_by_watermark() const { return rows_dropped_by_watermark_; }
   std::vector<int32_t> Partitions() const;
 
   // All groups of `partition` / the groups changed since MarkCheckpointed(). Versioned blobs

@@ -149,11 +149,15 @@ TEST(WindowAggregatorTest, EmitFinalExactlyOnce) {
   // A straggler for the emitted window is dropped even if the caller passes an older watermark.
   ASSERT_TRUE(w->Process(MakeBatch({{"3", "u", "a", 20 * kSec}}), 0).ok());
   EXPECT_EQ(w->stats().rows_dropped_by_watermark, 1u);
+  EXPECT_EQ(w->rows_dropped_by_watermark(), 1u);
+  EXPECT_EQ(w->group_count(), 1u);  // the window at 1 min, still open
+  EXPECT_EQ(w->group_count(), w->stats().groups);
   EXPECT_EQ(w->EmitFinal(kMin).num_rows(), 0u);
   auto second = Rows(w->EmitFinal(2 * kMin));
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].start, kMin);
   EXPECT_EQ(w->stats().groups, 0u);
+  EXPECT_EQ(w->group_count(), 0u);
 }
 
 TEST(WindowAggregatorTest, UpdatedThenFinalConverge) {

@@ -566,7 +566,7 @@ std::string GoldProcessor::Fingerprint() const {
 Status GoldProcessor::BeginBatch(const BatchContext& ctx) {
   ctx_ = ctx;
   watermark_micros_ = ToMicros(ctx.watermark_ms);
-  dropped_before_ = agg_->stats().rows_dropped_by_watermark;
+  dropped_before_ = agg_->rows_dropped_by_watermark();
   max_event_time_ms_ = -1;
   return Status::OK();
 }
@@ -623,7 +623,7 @@ int64_t GoldProcessor::NextWatermark(int64_t now_ms) {
 }
 
 bool GoldProcessor::WantsNoDataBatch(int64_t watermark_ms) const {
-  return watermark_ms > last_emitted_watermark_ms_ && agg_->stats().groups > 0;
+  return watermark_ms > last_emitted_watermark_ms_ && agg_->group_count() > 0;
 }
 
 Status GoldProcessor::SaveState(bool full, StateSink& sink) {

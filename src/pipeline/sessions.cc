@@ -75,7 +75,7 @@ std::string SessionProcessor::Fingerprint() const {
 Status SessionProcessor::BeginBatch(const BatchContext& ctx) {
   ctx_ = ctx;
   watermark_micros_ = ToMicros(ctx.watermark_ms);
-  dropped_before_ = agg_->stats().rows_dropped_by_watermark;
+  dropped_before_ = agg_->rows_dropped_by_watermark();
   max_event_time_ms_ = -1;
   return Status::OK();
 }
@@ -119,7 +119,7 @@ int64_t SessionProcessor::NextWatermark(int64_t now_ms) {
 }
 
 bool SessionProcessor::WantsNoDataBatch(int64_t watermark_ms) const {
-  return watermark_ms > last_emitted_watermark_ms_ && agg_->stats().open_sessions > 0;
+  return watermark_ms > last_emitted_watermark_ms_ && agg_->has_open_sessions();
 }
 
 Status SessionProcessor::SaveState(bool full, StateSink& sink) {
