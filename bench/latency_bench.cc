@@ -3,11 +3,18 @@
 // rows' Kafka timestamps to its commit (StreamingQuery's latency sample). Reports, per layer,
 // the p50 and p99 over batches (rows-weighted p50 of batch medians; p99 of batch p99s) and the
 // max. With --spike, the rate steps from --rates' first value to its last for --spike-s seconds
-// and back, and the bronze source's peak lag and the time to catch up are reported.
+// and back, and the bronze source's peak lag and the time to catch up are reported. With
+// --backlog-s N, the generator first produces at the last rate for N seconds with the pipeline
+// stopped, then the pipeline starts while the generator goes on at that rate for --seconds: the
+// time each layer takes to catch up (a batch that commits every row within 1 s of its Kafka
+// timestamp for bronze, 2 s for the others, plus --linger-ms) is reported.
 //   latency_bench [--rates 10000,100000,200000] [--seconds 60] [--trigger-ms 250] [--spike-s 0]
-//                 [--partitions 48] [--output-mode update|append] [--linger-ms 5] [--bare 1]
-//                 [--trace FILE] [--mem-every-s 0]
-// --linger-ms is the generator's producer linger (records per Kafka message set per partition).
+//                 [--backlog-s 0] [--partitions 48] [--output-mode update|append]
+//                 [--linger-ms 5] [--compression lz4] [--bare 1] [--trace FILE]
+//                 [--mem-every-s 0]
+// --linger-ms is the generator's producer linger (records per Kafka message set per partition),
+// --compression its compression.type (the embedded cluster keeps ~5 MiB of message sets per
+// partition, so a long backlog needs zstd, a longer linger or more partitions).
 // --trace FILE writes one line per batch (query, wall-clock ms, rows, phase durations).
 // --mem-every-s N prints, every N seconds, the process's resident memory (also after releasing the
 // allocator's free pages, core/memory.h), the heap in use and free, the in-process batch cache and
@@ -193,9 +200,9 @@ int Main(int argc, char** argv) {
   std::vector<double> rates = {10'000, 100'000, 200'000};
   // The embedded cluster keeps ~5 MiB per partition: at 200K events/s that is seconds of data
   // per partition unless there are many partitions.
-  int seconds = 60, trigger_ms = 250, spike_s = 0, partitions = 48, linger_ms = 5, bare = 0,
-      mem_every_s = 0;
-  std::string output_mode = "update", trace_path;
+  int seconds = 60, trigger_ms = 250, spike_s = 0, backlog_s = 0, partitions = 48, linger_ms = 5,
+      bare = 0, mem_every_s = 0;
+  std::string output_mode = "update", trace_path, compression = "lz4";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rates")) {
       rates.clear();
@@ -220,6 +227,10 @@ int Main(int argc, char** argv) {
       mem_every_s = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--spike-s")) {
       spike_s = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--compression")) {
+      compression = argv[i + 1];
+    } else if (!std::strcmp(argv[i], "--backlog-s")) {
+      backlog_s = std::atoi(argv[i + 1]);
     }
   }
   auto cluster = EmbeddedCluster::Start({3, {{"clickstream-events", partitions}}, 1});
@@ -240,7 +251,8 @@ int Main(int argc, char** argv) {
       po.rate = rate;
       po.duration_s = seconds;
       po.generator.seed = static_cast<uint64_t>(rate);
-      po.kafka_config = {{"linger.ms", std::to_string(linger_ms)}};
+      po.kafka_config = {{"linger.ms", std::to_string(linger_ms)},
+                         {"compression.type", compression}};
       auto st = RunProducer(po, never);
       std::this_thread::sleep_for(std::chrono::seconds(3));
       stop = true;
@@ -270,25 +282,67 @@ int Main(int argc, char** argv) {
   auto collector = std::make_shared<Collector>(trace);
   auto pipeline = Pipeline::Create(*config, {false, collector, nullptr});
   if (!pipeline.ok()) return 1;
-  (*pipeline)->Start();
   std::atomic<bool> stop_sampler{false};
   std::thread sampler;
-  if (mem_every_s > 0) {
-    sampler = std::thread([&] { SampleMemory(mem_every_s, *collector, stop_sampler); });
-  }
+  auto start_pipeline = [&] {
+    (*pipeline)->Start();
+    if (mem_every_s > 0) {
+      sampler = std::thread([&] { SampleMemory(mem_every_s, *collector, stop_sampler); });
+    }
+  };
+  if (backlog_s == 0) start_pipeline();
 
+  uint64_t phase = 0;
   auto produce = [&](double rate, double secs) {
     std::atomic<bool> stop{false};
     ProduceOptions po;
     po.bootstrap = (*cluster)->bootstrap_servers();
     po.rate = rate;
     po.duration_s = secs;
-    po.generator.seed = static_cast<uint64_t>(rate);
+    // A seed of its own per phase: two phases with one seed would send the same event ids, and
+    // silver would drop the second phase's events as duplicates.
+    po.generator.seed = static_cast<uint64_t>(rate) + 1'000'003 * ++phase;
     po.generator.duplicate_fraction = 0.01;
-    po.kafka_config = {{"linger.ms", std::to_string(linger_ms)}};
+    po.kafka_config = {{"linger.ms", std::to_string(linger_ms)}, {"compression.type", compression}};
     return RunProducer(po, stop);
   };
-  if (spike_s == 0) {
+  if (backlog_s > 0) {
+    const double rate = rates.back();
+    std::printf(
+        "backlog: %.0f events/s for %d s with the pipeline stopped, then for %d s with it "
+        "running; %d partitions\n",
+        rate, backlog_s, seconds, partitions);
+    auto backlog = produce(rate, backlog_s);
+    if (!backlog.ok()) return 1;
+    std::printf("  backlog of %lld events built at %.0f events/s\n",
+                static_cast<long long>(backlog->produced), backlog->produced / backlog->elapsed_s);
+    const int64_t started = NowMillis();
+    start_pipeline();
+    auto live = produce(rate, seconds);
+    if (!live.ok()) return 1;
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    auto data = collector->Take();
+    // A layer has caught up at its first batch that commits every row within the freshness bound
+    // (1 s for bronze, 2 s for the layers after it).
+    std::printf("  %-30s %10s %14s %16s\n", "query", "rows", "peak latency s", "caught up after s");
+    for (const auto& [name, batches] : data) {
+      // The producer's linger delays a record after its Kafka timestamp is taken.
+      const int64_t bound = (name.rfind("bronze", 0) == 0 ? 1000 : 2000) + linger_ms;
+      int64_t rows = 0, peak = 0, caught_up_at = -1;
+      for (const auto& b : batches) {
+        rows += b.rows;
+        peak = std::max(peak, b.max);
+        if (caught_up_at < 0 && b.max <= bound) caught_up_at = b.at_ms;
+      }
+      std::printf("  %-30s %10lld %14.1f %16.1f\n", name.c_str(), static_cast<long long>(rows),
+                  peak / 1000.0, caught_up_at < 0 ? -1.0 : (caught_up_at - started) / 1000.0);
+    }
+    std::printf(
+        "  produced %lld events in all (bronze must have read them all: the cluster's "
+        "retention drops the oldest when a partition holds ~5 MiB)\n",
+        static_cast<long long>(backlog->produced + live->produced));
+    Report(data);
+  } else if (spike_s == 0) {
     for (double rate : rates) {
       std::printf("rate %.0f events/s for %d s, triggers every %d ms:\n", rate, seconds,
                   trigger_ms);
