@@ -203,10 +203,10 @@ void BM_WindowEmitFinal(benchmark::State& state) {
 BENCHMARK(BM_WindowEmitFinal)->Unit(benchmark::kMillisecond);
 
 // One gold batch in update mode as gold_page_views_per_minute sees it at 200K events/s with 250 ms
-// triggers: 20K page views over 1,000 pages from 100K users in 12 Kafka partitions, then
-// EmitUpdated (each page's 12 partial sketches merged, estimated and serialized) and EmitFinal
-// with a watermark that closes nothing (argument 1: Process alone). The state holds 5 one-minute
-// windows.
+// triggers: 20K page views over 1,000 pages from 100K users in P Kafka partitions (second
+// argument), then EmitUpdated (each page's P partial sketches merged, estimated and serialized)
+// and EmitFinal with a watermark that closes nothing (first argument 1: Process alone). The state
+// holds 5 one-minute windows: 60K groups with 12 partitions, ~1M with 192.
 void BM_WindowEmitUpdated(benchmark::State& state) {
   auto schema =
       std::make_shared<Schema>(std::vector<Field>{{"page_url", TypeId::kString, true},
@@ -217,6 +217,7 @@ void BM_WindowEmitUpdated(benchmark::State& state) {
   o.key_column = "page_url";
   auto agg = std::move(WindowAggregator::Create(o)).value();
   constexpr size_t kRows = 20'000;
+  const uint64_t partitions = static_cast<uint64_t>(state.range(1));
   uint64_t seq = 0;
   auto batch = [&](int64_t minute) {
     RecordBatch b(schema);
@@ -230,7 +231,7 @@ void BM_WindowEmitUpdated(benchmark::State& state) {
       n = std::snprintf(buf, sizeof(buf), "user-%llu", static_cast<unsigned long long>(user));
       b.column(1).AppendString(std::string_view(buf, n));
       b.column(2).AppendInt64(minute * 60 * kSec + static_cast<int64_t>(i) * 1000);
-      b.column(3).AppendInt32(static_cast<int32_t>(user % 12));
+      b.column(3).AppendInt32(static_cast<int32_t>(user % partitions));
     }
     return b;
   };
@@ -254,7 +255,11 @@ void BM_WindowEmitUpdated(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(rows));
   state.counters["groups"] = static_cast<double>(agg->stats().groups);
 }
-BENCHMARK(BM_WindowEmitUpdated)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WindowEmitUpdated)
+    ->Args({0, 12})
+    ->Args({1, 12})
+    ->Args({1, 192})
+    ->Unit(benchmark::kMillisecond);
 
 // Session windows by user_id (100 k users, 30 min gap) over 100 k-row batches, with page views
 // and conversions from event_type.

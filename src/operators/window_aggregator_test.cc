@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <random>
@@ -158,6 +159,44 @@ TEST(WindowAggregatorTest, EmitFinalExactlyOnce) {
   EXPECT_EQ(second[0].start, kMin);
   EXPECT_EQ(w->stats().groups, 0u);
   EXPECT_EQ(w->group_count(), 0u);
+}
+
+// Past 32K groups, Process prefetches the index slots and groups of each block of rows before
+// aggregating it; the counts must be those of the plain path.
+TEST(WindowAggregatorTest, ManyGroupsAggregateTheSameWithPrefetching) {
+  constexpr int kKeys = 40'000;
+  std::vector<test::Event> events;
+  for (int k = 0; k < kKeys; ++k) {
+    const std::string key = "k" + std::to_string(k);
+    const std::string user = "u" + std::to_string(k % 7);
+    const int32_t partition = k % 5;
+    events.push_back({"a" + key, user, key, 10 * kSec, partition});
+    events.push_back({"b" + key, user, key, 20 * kSec, partition});
+    events.push_back({"c" + key, user, key, 70 * kSec, partition});
+  }
+  std::mt19937 rng(7);
+  std::shuffle(events.begin(), events.end(), rng);
+  auto w = Make(kMin, kMin);
+  constexpr size_t kBatch = 8'000;
+  for (size_t b = 0; b < events.size(); b += kBatch) {
+    std::vector<test::Event> part(events.begin() + b,
+                                  events.begin() + std::min(events.size(), b + kBatch));
+    ASSERT_TRUE(w->Process(MakeBatch(part), kNoWatermark).ok());
+  }
+  EXPECT_EQ(w->group_count(), 2u * kKeys);
+  auto rows = Rows(w->EmitFinal(2 * kMin));
+  ASSERT_EQ(rows.size(), 2u * kKeys);
+  std::map<std::pair<int64_t, std::string>, int64_t> counts;
+  for (const OutRow& r : rows) {
+    EXPECT_EQ(r.unique, 1) << r.key;
+    counts[{r.start, r.key}] += r.count;
+  }
+  ASSERT_EQ(counts.size(), 2u * kKeys);
+  for (int k = 0; k < kKeys; ++k) {
+    const std::string key = "k" + std::to_string(k);
+    EXPECT_EQ((counts[{0, key}]), 2) << key;
+    EXPECT_EQ((counts[{kMin, key}]), 1) << key;
+  }
 }
 
 TEST(WindowAggregatorTest, UpdatedThenFinalConverge) {
