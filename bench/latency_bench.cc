@@ -11,11 +11,13 @@
 //   latency_bench [--rates 10000,100000,200000] [--seconds 60] [--trigger-ms 250] [--spike-s 0]
 //                 [--backlog-s 0] [--partitions 48] [--output-mode update|append]
 //                 [--linger-ms 5] [--compression lz4] [--bare 1] [--trace FILE]
-//                 [--mem-every-s 0]
+//                 [--mem-every-s 0] [--sql-every-ms 0]
 // --linger-ms is the generator's producer linger (records per Kafka message set per partition),
 // --compression its compression.type (the embedded cluster keeps ~5 MiB of message sets per
 // partition, so a long backlog needs zstd, a longer linger or more partitions).
 // --trace FILE writes one line per batch (query, wall-clock ms, rows, phase durations).
+// --sql-every-ms N polls the tables through the SQL service of the HTTP endpoint every N ms: the
+// age of the newest row visible in bronze and silver, and the time of each query (SqlProbe).
 // --mem-every-s N prints, every N seconds, the process's resident memory (also after releasing the
 // allocator's free pages, core/memory.h), the heap in use and free, the in-process batch cache and
 // the state bytes the queries report.
@@ -43,6 +45,7 @@
 #include "event/generator.h"
 #include "kafka/embedded_cluster.h"
 #include "pipeline/pipeline.h"
+#include "server/sql_service.h"
 
 namespace strata {
 namespace {
@@ -93,6 +96,105 @@ class Collector : public QueryListener {
   std::map<std::string, std::vector<BatchLatency>> by_query_;
   std::map<std::string, int64_t> state_bytes_;
 };
+
+// Polls the pipeline's tables through the SQL service the HTTP endpoint uses (a fresh Delta
+// snapshot before every statement), as a dashboard would: per round, the newest Kafka timestamp
+// visible in bronze and in silver (staleness = the time at the answer minus it) and the seed's
+// "active users in the last 5 minutes" over gold, each query timed.
+class SqlProbe {
+ public:
+  struct Samples {
+    std::vector<int64_t> staleness_ms[2];  // bronze, silver
+    std::vector<int64_t> query_ms[3];      // bronze, silver, gold
+    int64_t errors = 0;
+    std::string first_error;
+  };
+
+  SqlProbe(std::unique_ptr<server::SqlService> sql, std::map<std::string, std::string> tables,
+           int every_ms)
+      : sql_(std::move(sql)), tables_(std::move(tables)), every_ms_(every_ms) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~SqlProbe() {
+    stop_ = true;
+    thread_.join();
+  }
+  Samples Take() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(samples_, {});
+  }
+  // Drops the samples so far and those of the next `ms` (a new rate's rows reach the tables a
+  // batch later; until then the newest row is the previous phase's).
+  void Restart(int64_t ms) {
+    std::lock_guard<std::mutex> l(mu_);
+    samples_ = {};
+    record_from_ms_ = NowMillis() + ms;
+  }
+
+ private:
+  void Run() {
+    const std::string names[3] = {"bronze", "silver", "gold"};
+    while (!stop_.load()) {
+      for (int layer = 0; layer < 3; ++layer) {
+        const std::string& table = tables_[names[layer]];
+        std::string sql =
+            layer < 2 ? "SELECT epoch_ms(max(kafka_timestamp)) FROM " + table +
+                            " WHERE kafka_timestamp >= current_timestamp - INTERVAL 2 MINUTES"
+                      : "SELECT window_start, SUM(unique_users) AS active_users, SUM(event_count) "
+                        "AS total_events FROM " +
+                            table +
+                            " WHERE window_start >= current_timestamp() - INTERVAL 5 MINUTES "
+                            "GROUP BY window_start ORDER BY window_start DESC";
+        const int64_t t0 = NowMicros();
+        auto r = sql_->Execute(sql, 100);
+        const int64_t t1 = NowMicros();
+        std::lock_guard<std::mutex> l(mu_);
+        if (t1 / 1000 < record_from_ms_) continue;
+        if (!r.ok()) {
+          if (samples_.errors++ == 0) samples_.first_error = r.status().ToString();
+          continue;
+        }
+        samples_.query_ms[layer].push_back((t1 - t0) / 1000);
+        if (layer < 2 && !r->rows.empty() && r->rows[0][0]) {
+          samples_.staleness_ms[layer].push_back(t1 / 1000 - std::atoll(r->rows[0][0]->c_str()));
+        }
+      }
+      for (int i = 0; i < every_ms_ / 10 && !stop_.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  }
+
+  std::unique_ptr<server::SqlService> sql_;
+  std::map<std::string, std::string> tables_;  // "bronze", "silver", "gold" -> catalog name
+  const int every_ms_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  Samples samples_;             // guarded by mu_
+  int64_t record_from_ms_ = 0;  // guarded by mu_
+  std::thread thread_;
+};
+
+void ReportSql(SqlProbe::Samples s) {
+  auto line = [](const char* what, std::vector<int64_t>& v) {
+    if (v.empty()) return;
+    std::sort(v.begin(), v.end());
+    auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * v.size()))]; };
+    std::printf("  %-34s %8zu %8lld %8lld %8lld\n", what, v.size(), static_cast<long long>(at(0.5)),
+                static_cast<long long>(at(0.99)), static_cast<long long>(v.back()));
+  };
+  std::printf("  %-34s %8s %8s %8s %8s\n", "through SQL", "queries", "p50 ms", "p99 ms", "max ms");
+  line("bronze staleness (now - newest)", s.staleness_ms[0]);
+  line("silver staleness (now - newest)", s.staleness_ms[1]);
+  line("bronze query time", s.query_ms[0]);
+  line("silver query time", s.query_ms[1]);
+  line("gold query time (active users 5m)", s.query_ms[2]);
+  if (s.errors > 0) {
+    std::printf("  %lld SQL errors, the first: %s\n", static_cast<long long>(s.errors),
+                s.first_error.c_str());
+  }
+  std::fflush(stdout);
+}
 
 // Prints one memory line every `every_s` seconds until `stop`.
 void SampleMemory(int every_s, Collector& collector, std::atomic<bool>& stop) {
@@ -201,7 +303,7 @@ int Main(int argc, char** argv) {
   // The embedded cluster keeps ~5 MiB per partition: at 200K events/s that is seconds of data
   // per partition unless there are many partitions.
   int seconds = 60, trigger_ms = 250, spike_s = 0, backlog_s = 0, partitions = 48, linger_ms = 5,
-      bare = 0, mem_every_s = 0;
+      bare = 0, mem_every_s = 0, sql_every_ms = 0;
   std::string output_mode = "update", trace_path, compression = "lz4";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--rates")) {
@@ -227,6 +329,8 @@ int Main(int argc, char** argv) {
       mem_every_s = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--spike-s")) {
       spike_s = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--sql-every-ms")) {
+      sql_every_ms = std::atoi(argv[i + 1]);
     } else if (!std::strcmp(argv[i], "--compression")) {
       compression = argv[i + 1];
     } else if (!std::strcmp(argv[i], "--backlog-s")) {
@@ -284,11 +388,40 @@ int Main(int argc, char** argv) {
   if (!pipeline.ok()) return 1;
   std::atomic<bool> stop_sampler{false};
   std::thread sampler;
+  std::unique_ptr<SqlProbe> sql_probe;
   auto start_pipeline = [&] {
     (*pipeline)->Start();
     if (mem_every_s > 0) {
       sampler = std::thread([&] { SampleMemory(mem_every_s, *collector, stop_sampler); });
     }
+    if (sql_every_ms > 0) {
+      server::SqlServiceOptions so;
+      so.tables = config->Tables();
+      so.allowed_directories = {dir};
+      auto sql = server::SqlService::Open(std::move(so));
+      if (!sql.ok()) {
+        std::fprintf(stderr, "%s\n", sql.status().ToString().c_str());
+        std::exit(1);
+      }
+      sql_probe = std::make_unique<SqlProbe>(
+          std::move(*sql),
+          std::map<std::string, std::string>{{"bronze", config->bronze.table},
+                                             {"silver", config->silver.table},
+                                             {"gold", config->gold.table}},
+          sql_every_ms);
+    }
+  };
+  // SQL samples count only while the generator produces (after it stops, the newest row only
+  // gets older): from 2 s into a phase to its end.
+  SqlProbe::Samples sql_samples;
+  auto sql_begin = [&] {
+    if (sql_probe) sql_probe->Restart(2000);
+  };
+  auto sql_end = [&] {
+    if (sql_probe) sql_samples = sql_probe->Take();
+  };
+  auto report_sql = [&] {
+    if (sql_probe) ReportSql(std::move(sql_samples));
   };
   if (backlog_s == 0) start_pipeline();
 
@@ -319,6 +452,7 @@ int Main(int argc, char** argv) {
     const int64_t started = NowMillis();
     start_pipeline();
     auto live = produce(rate, seconds);
+    sql_end();
     if (!live.ok()) return 1;
     std::this_thread::sleep_for(std::chrono::seconds(3));
     auto data = collector->Take();
@@ -342,15 +476,19 @@ int Main(int argc, char** argv) {
         "retention drops the oldest when a partition holds ~5 MiB)\n",
         static_cast<long long>(backlog->produced + live->produced));
     Report(data);
+    report_sql();
   } else if (spike_s == 0) {
     for (double rate : rates) {
       std::printf("rate %.0f events/s for %d s, triggers every %d ms:\n", rate, seconds,
                   trigger_ms);
+      sql_begin();
       auto st = produce(rate, seconds);
+      sql_end();
       if (!st.ok()) return 1;
       std::this_thread::sleep_for(std::chrono::seconds(3));
       std::printf("  produced %.0f events/s\n", st->produced / st->elapsed_s);
       Report(collector->Take());
+      report_sql();
     }
   } else {
     double low = rates.front(), high = rates.back();
@@ -358,10 +496,12 @@ int Main(int argc, char** argv) {
                 low);
     if (!produce(low, 20).ok()) return 1;
     collector->Take();
+    sql_begin();
     int64_t spike_end = 0;
     if (!produce(high, spike_s).ok()) return 1;
     spike_end = NowMillis();
     if (!produce(low, 60).ok()) return 1;
+    sql_end();
     auto data = collector->Take();
     // The source's lag is sampled when a batch is planned, and a batch takes everything there
     // (up to maxOffsetsPerTrigger), so a backlog shows in how old a batch's rows are when it
@@ -379,7 +519,9 @@ int Main(int argc, char** argv) {
         static_cast<long long>(peak_lag), peak_latency / 1000.0,
         caught_up_at < 0 ? -1.0 : (caught_up_at - spike_end) / 1000.0);
     Report(data);
+    report_sql();
   }
+  sql_probe.reset();
   stop_sampler = true;
   if (sampler.joinable()) sampler.join();
   Status st = (*pipeline)->Stop();
