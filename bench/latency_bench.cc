@@ -97,6 +97,13 @@ class Collector : public QueryListener {
   std::map<std::string, int64_t> state_bytes_;
 };
 
+// The value at quantile q of `sorted` (ascending); 0 when empty.
+int64_t Quantile(const std::vector<int64_t>& sorted, double q) {
+  return sorted.empty()
+             ? 0
+             : sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()))];
+}
+
 // Polls the pipeline's tables through the SQL service the HTTP endpoint uses (a fresh Delta
 // snapshot before every statement), as a dashboard would: per round, the newest Kafka timestamp
 // visible in bronze and in silver (staleness = the time at the answer minus it) and the seed's
@@ -110,9 +117,16 @@ class SqlProbe {
     std::string first_error;
   };
 
-  SqlProbe(std::unique_ptr<server::SqlService> sql, std::map<std::string, std::string> tables,
-           int every_ms)
-      : sql_(std::move(sql)), tables_(std::move(tables)), every_ms_(every_ms) {
+  SqlProbe(std::unique_ptr<server::SqlService> sql, const std::string& bronze,
+           const std::string& silver, const std::string& gold, int every_ms)
+      : sql_(std::move(sql)),
+        queries_{NewestQuery(bronze), NewestQuery(silver),
+                 "SELECT window_start, SUM(unique_users) AS active_users, SUM(event_count) AS "
+                 "total_events FROM " +
+                     gold +
+                     " WHERE window_start >= current_timestamp() - INTERVAL 5 MINUTES GROUP BY "
+                     "window_start ORDER BY window_start DESC"},
+        every_ms_(every_ms) {
     thread_ = std::thread([this] { Run(); });
   }
   ~SqlProbe() {
@@ -132,21 +146,17 @@ class SqlProbe {
   }
 
  private:
+  // The newest Kafka timestamp of `table` in epoch ms (its last 2 minutes only).
+  static std::string NewestQuery(const std::string& table) {
+    return "SELECT epoch_ms(max(kafka_timestamp)) FROM " + table +
+           " WHERE kafka_timestamp >= current_timestamp - INTERVAL 2 MINUTES";
+  }
+
   void Run() {
-    const std::string names[3] = {"bronze", "silver", "gold"};
     while (!stop_.load()) {
       for (int layer = 0; layer < 3; ++layer) {
-        const std::string& table = tables_[names[layer]];
-        std::string sql =
-            layer < 2 ? "SELECT epoch_ms(max(kafka_timestamp)) FROM " + table +
-                            " WHERE kafka_timestamp >= current_timestamp - INTERVAL 2 MINUTES"
-                      : "SELECT window_start, SUM(unique_users) AS active_users, SUM(event_count) "
-                        "AS total_events FROM " +
-                            table +
-                            " WHERE window_start >= current_timestamp() - INTERVAL 5 MINUTES "
-                            "GROUP BY window_start ORDER BY window_start DESC";
         const int64_t t0 = NowMicros();
-        auto r = sql_->Execute(sql, 100);
+        auto r = sql_->Execute(queries_[layer], 100);
         const int64_t t1 = NowMicros();
         std::lock_guard<std::mutex> l(mu_);
         if (t1 / 1000 < record_from_ms_) continue;
@@ -166,7 +176,7 @@ class SqlProbe {
   }
 
   std::unique_ptr<server::SqlService> sql_;
-  std::map<std::string, std::string> tables_;  // "bronze", "silver", "gold" -> catalog name
+  const std::string queries_[3];  // bronze's and silver's newest row, gold's dashboard query
   const int every_ms_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
@@ -179,9 +189,9 @@ void ReportSql(SqlProbe::Samples s) {
   auto line = [](const char* what, std::vector<int64_t>& v) {
     if (v.empty()) return;
     std::sort(v.begin(), v.end());
-    auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * v.size()))]; };
-    std::printf("  %-34s %8zu %8lld %8lld %8lld\n", what, v.size(), static_cast<long long>(at(0.5)),
-                static_cast<long long>(at(0.99)), static_cast<long long>(v.back()));
+    std::printf("  %-34s %8zu %8lld %8lld %8lld\n", what, v.size(),
+                static_cast<long long>(Quantile(v, 0.5)), static_cast<long long>(Quantile(v, 0.99)),
+                static_cast<long long>(v.back()));
   };
   std::printf("  %-34s %8s %8s %8s %8s\n", "through SQL", "queries", "p50 ms", "p99 ms", "max ms");
   line("bronze staleness (now - newest)", s.staleness_ms[0]);
@@ -290,11 +300,9 @@ void RunBareConsumer(const std::string& bootstrap, const std::string& topic, int
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   std::sort(lat.begin(), lat.end());
-  auto at = [&](double q) {
-    return lat.empty() ? 0 : lat[std::min(lat.size() - 1, size_t(q * lat.size()))];
-  };
   std::printf("  bare consumer: %zu records, append-to-consume p50 %lld / p99 %lld / max %lld ms\n",
-              lat.size(), static_cast<long long>(at(0.5)), static_cast<long long>(at(0.99)),
+              lat.size(), static_cast<long long>(Quantile(lat, 0.5)),
+              static_cast<long long>(Quantile(lat, 0.99)),
               static_cast<long long>(lat.empty() ? 0 : lat.back()));
 }
 
@@ -403,12 +411,9 @@ int Main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", sql.status().ToString().c_str());
         std::exit(1);
       }
-      sql_probe = std::make_unique<SqlProbe>(
-          std::move(*sql),
-          std::map<std::string, std::string>{{"bronze", config->bronze.table},
-                                             {"silver", config->silver.table},
-                                             {"gold", config->gold.table}},
-          sql_every_ms);
+      sql_probe =
+          std::make_unique<SqlProbe>(std::move(*sql), config->bronze.table, config->silver.table,
+                                     config->gold.table, sql_every_ms);
     }
   };
   // SQL samples count only while the generator produces (after it stops, the newest row only

@@ -235,6 +235,8 @@ Status WindowAggregator::Process(const RecordBatch& batch, int64_t watermark_mic
   constexpr size_t kPrefetchAboveGroups = 32 * 1024;
   const bool prefetch = group_count() > kPrefetchAboveGroups;
   uint64_t key_hashes[kBlock];
+  const PartitionState* block_states[kBlock];  // null: the row has no state to prefetch from
+  int64_t block_starts[kBlock];                // the row's last window start
   auto key_hash = [&](size_t r) {
     return keys != nullptr && keys->IsValid(r) ? HashBytes(keys->String(r)) : kNullKeyHash;
   };
@@ -248,16 +250,18 @@ Status WindowAggregator::Process(const RecordBatch& batch, int64_t watermark_mic
   for (size_t i = 0; i < n; ++i) {
     const size_t in_block = i % kBlock;
     if (prefetch && in_block == 0) {
-      const size_t end = std::min(n, i + kBlock);
-      for (size_t r = i; r < end; ++r) key_hashes[r - i] = key_hash(r);
-      for (int stage = 0; stage < 2; ++stage) {
-        for (size_t r = i; r < end; ++r) {
-          if (!tvalid[r]) continue;
-          if (const PartitionState* ps = existing(r)) {
-            ps->Prefetch(LastWindowStart(t[r], slide, options_.offset_micros), key_hashes[r - i],
-                         stage);
-          }
+      const size_t count = std::min(n - i, kBlock);
+      for (size_t b = 0; b < count; ++b) {
+        key_hashes[b] = key_hash(i + b);
+        block_states[b] = tvalid[i + b] ? existing(i + b) : nullptr;
+        if (block_states[b] != nullptr) {
+          block_starts[b] = LastWindowStart(t[i + b], slide, options_.offset_micros);
+          block_states[b]->Prefetch(block_starts[b], key_hashes[b], 0);
         }
+      }
+      for (size_t b = 0; b < count; ++b) {
+        if (block_states[b] != nullptr)
+          block_states[b]->Prefetch(block_starts[b], key_hashes[b], 1);
       }
     }
     if (!tvalid[i]) {
