@@ -12,6 +12,7 @@
 #include "lake/delta/partition_values.h"
 #include "lake/delta/stats.h"
 #include "lake/delta/table.h"
+#include "stream/commit_signal.h"
 
 namespace strata {
 
@@ -120,7 +121,8 @@ Result<std::optional<int64_t>> CommitBatch(delta::DeltaTable& table, delta::Tran
   return version.status();
 }
 
-DeltaSink::DeltaSink(DeltaSinkOptions options) : options_(std::move(options)) {}
+DeltaSink::DeltaSink(DeltaSinkOptions options)
+    : options_(std::move(options)), signal_key_(TableSignalKey(options_.path)) {}
 DeltaSink::~DeltaSink() = default;
 
 std::string DeltaSink::Description() const {

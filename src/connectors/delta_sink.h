@@ -68,6 +68,7 @@ class DeltaSink : public MicroBatchSink {
   ~DeltaSink() override;
 
   std::string Description() const override;
+  std::string SignalKey() const override { return signal_key_; }
   SchemaPtr schema() const override { return options_.schema; }
   Status Open() override;
   Result<int64_t> LastCommittedBatch(const std::string& query_id) override;
@@ -80,6 +81,7 @@ class DeltaSink : public MicroBatchSink {
 
  private:
   DeltaSinkOptions options_;
+  std::string signal_key_;  // TableSignalKey(options_.path)
   std::unique_ptr<delta::DeltaTable> table_;
   std::unique_ptr<ParquetWriter> writer_;
 };

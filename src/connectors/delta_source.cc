@@ -10,6 +10,7 @@
 #include "lake/delta/snapshot.h"
 #include "lake/delta/table.h"
 #include "lake/parquet/parquet_reader.h"
+#include "stream/commit_signal.h"
 
 namespace strata {
 
@@ -38,7 +39,8 @@ void ReadFileStats(simdjson::dom::parser& parser, const std::optional<std::strin
 }
 }  // namespace
 
-DeltaSource::DeltaSource(DeltaSourceOptions options) : options_(std::move(options)) {
+DeltaSource::DeltaSource(DeltaSourceOptions options)
+    : options_(std::move(options)), signal_key_(TableSignalKey(options_.path)) {
   if (options_.partition_filter)
     where_ = duck::QuoteIdentifier(options_.partition_column) + " = " +
              std::to_string(*options_.partition_filter);

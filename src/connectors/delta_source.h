@@ -43,6 +43,7 @@ class DeltaSource : public MicroBatchSource {
   ~DeltaSource() override;
 
   std::string Description() const override;
+  std::string SignalKey() const override { return signal_key_; }
   std::string Identity() const override;
   SchemaPtr schema() const override { return options_.schema; }
   Status Open() override;
@@ -83,6 +84,7 @@ class DeltaSource : public MicroBatchSource {
   RecordBatch FilterPartition(const RecordBatch& batch) const;
 
   DeltaSourceOptions options_;
+  std::string signal_key_;  // TableSignalKey(options_.path)
   std::unique_ptr<delta::DeltaTable> table_;
   std::unique_ptr<ParquetReader> reader_;
   std::string table_id_;

@@ -14,10 +14,12 @@
 #include "lake/parquet/parquet_reader.h"
 #include "lake/parquet/parquet_writer.h"
 #include "pipeline/copy_on_write.h"
+#include "stream/commit_signal.h"
 
 namespace strata {
 
-UpsertDeltaSink::UpsertDeltaSink(UpsertSinkOptions options) : options_(std::move(options)) {}
+UpsertDeltaSink::UpsertDeltaSink(UpsertSinkOptions options)
+    : options_(std::move(options)), signal_key_(TableSignalKey(options_.path)) {}
 UpsertDeltaSink::~UpsertDeltaSink() = default;
 
 std::string UpsertDeltaSink::Description() const {

@@ -48,6 +48,7 @@ class UpsertDeltaSink : public MicroBatchSink {
   ~UpsertDeltaSink() override;
 
   std::string Description() const override;
+  std::string SignalKey() const override { return signal_key_; }
   SchemaPtr schema() const override { return options_.schema; }
   Status Open() override;
   Result<int64_t> LastCommittedBatch(const std::string& query_id) override;
@@ -56,6 +57,7 @@ class UpsertDeltaSink : public MicroBatchSink {
 
  private:
   UpsertSinkOptions options_;
+  std::string signal_key_;  // TableSignalKey(options_.path)
   std::vector<int> key_cols_;
   int range_col_ = -1;
   int range_key_ = -1;  // the range column's position among the keys (-1: not a key)

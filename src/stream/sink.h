@@ -49,6 +49,9 @@ class MicroBatchSink {
   // Writes `batches` (possibly none: the commit still records the txn) in one atomic commit.
   virtual Result<SinkWriteStats> Commit(const BatchCommit& commit,
                                         std::vector<RecordBatch>& batches) = 0;
+  // The key (stream/commit_signal.h) the query rings after this sink commits, so that queries
+  // reading the table in the same process start at once; empty (the default) for none.
+  virtual std::string SignalKey() const { return {}; }
   // The current txn version of each (full) app id, nullopt where the table has none; for the
   // group mode's MarkReader. NotSupported for a sink without txn marks.
   virtual Result<std::vector<std::optional<int64_t>>> MarkVersions(

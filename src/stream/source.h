@@ -101,6 +101,11 @@ class MicroBatchSource {
   // Called once when the query's loop ends (stopped or failed); releases what must not outlive
   // the query, e.g. a group membership (its partitions then move to the other members at once).
   virtual void Close() {}
+  // The key (stream/commit_signal.h) that a query writing this source's data in the same
+  // process rings after each commit, e.g. the upstream Delta table's; the query reading this
+  // source then starts its next batch without waiting for its trigger. Empty (the default):
+  // nothing to wait for, the trigger alone decides.
+  virtual std::string SignalKey() const { return {}; }
 };
 
 }  // namespace strata

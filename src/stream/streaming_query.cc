@@ -16,6 +16,7 @@
 #include "core/file_util.h"
 #include "core/time_util.h"
 #include "core/uuid.h"
+#include "stream/commit_signal.h"
 
 namespace strata {
 
@@ -94,6 +95,27 @@ bool StreamingQuery::SleepUnlessStopped(int64_t ms) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
   return !stop_.load();
+}
+
+bool StreamingQuery::WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64_t spacing_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  int64_t wait = interval_ms - ElapsedMs(start_ns);
+  if (wait > 0) {
+    cv_.wait_for(lock, std::chrono::milliseconds(wait),
+                 [this] { return stop_.load() || signaled_; });
+  }
+  if (signaled_) {
+    wait = spacing_ms - ElapsedMs(start_ns);
+    if (wait > 0)
+      cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stop_.load(); });
+  }
+  return !stop_.load();
+}
+
+void StreamingQuery::NotifyReaders(size_t sink, const SinkWriteStats& stats) {
+  if (stats.skipped || stats.files == 0) return;
+  const std::string key = sinks_[sink]->SignalKey();
+  if (!key.empty()) CommitSignals::Global().Notify(key);
 }
 
 Status StreamingQuery::Initialize() {
@@ -407,6 +429,7 @@ Status StreamingQuery::ExecuteBatch(const PlannedBatch& plan, QueryProgress& pro
   for (size_t i = 0; i < sinks_.size(); ++i) {
     auto stats = sinks_[i]->Commit(commit, outputs[i]);
     if (!stats.ok()) return stats.status().WithContext("sink " + sinks_[i]->Description());
+    NotifyReaders(i, *stats);
     progress.num_output_rows += stats->rows;
     progress.tables.push_back(std::move(*stats));
   }
@@ -489,9 +512,25 @@ Status StreamingQuery::Run() {
     if (listener_) listener_->OnQueryStarted(query_id_, run_id_, options_.name);
     SetState(QueryState::kActive);
     const bool available_now = options_.trigger.kind == Trigger::Kind::kAvailableNow;
+    const int64_t interval = options_.trigger.interval_ms;
+    const int64_t spacing = options_.signal_spacing_ms >= 0
+                                ? std::min(options_.signal_spacing_ms, interval)
+                                : interval / 4;
+    if (const std::string key = source_->SignalKey(); !key.empty()) {
+      signal_subscription_ = CommitSignals::Global().Subscribe(key, [this] {
+        std::lock_guard<std::mutex> lock(mu_);
+        signaled_ = true;
+        cv_.notify_all();
+      });
+    }
     while (!stop_.load()) {
       int64_t t0 = MonotonicNanos();
       bool did_work = false;
+      {
+        // A commit upstream from here on may hold rows this batch's plan does not see.
+        std::lock_guard<std::mutex> lock(mu_);
+        signaled_ = false;
+      }
       // Read before planning: if upstream had finished before a plan that found nothing new,
       // nothing more can come.
       const bool upstream_finished = !upstream_done_ || upstream_done_();
@@ -500,7 +539,7 @@ Status StreamingQuery::Run() {
       if (!did_work) {
         if (available_now && upstream_finished) break;
         if (available_now) {
-          SleepUnlessStopped(20);
+          WaitForTrigger(MonotonicNanos(), 20, 0);
           continue;
         }
         SetState(QueryState::kIdle);
@@ -512,10 +551,14 @@ Status StreamingQuery::Run() {
       // Adaptive: a query that is behind (its read limit left data in the source) starts the
       // next batch at once, which then takes what accumulated, up to the limit; one that is
       // caught up waits for the trigger interval.
+      // An upstream commit in this process (the source's signal) starts the next batch early.
       if (did_work && behind_) continue;
-      int64_t wait = options_.trigger.interval_ms - ElapsedMs(t0);
-      if (wait > 0 && !SleepUnlessStopped(wait)) break;
+      if (!WaitForTrigger(t0, interval, spacing)) break;
     }
+  }
+  if (signal_subscription_ >= 0) {
+    CommitSignals::Global().Unsubscribe(signal_subscription_);
+    signal_subscription_ = -1;
   }
   if (st.ok()) {
     SetState(QueryState::kStopped);

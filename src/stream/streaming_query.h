@@ -42,6 +42,11 @@ struct QueryOptions {
   // time from it to the batch's commit (p50, p99, max): how long a record took from Kafka to
   // being visible in this query's tables. Empty: not measured.
   std::string latency_column = "kafka_timestamp";
+  // A processing-time query whose source has a SignalKey starts a batch as soon as a query in
+  // this process commits new data there (stream/commit_signal.h) instead of waiting for its
+  // interval, but no sooner than this after its previous batch started, so that an upstream
+  // that commits back to back does not multiply the batches. -1: a quarter of the interval.
+  int64_t signal_spacing_ms = -1;
 };
 
 // A snapshot of a query's status, safe to read from any thread.
@@ -119,6 +124,11 @@ class StreamingQuery {
   void SetState(QueryState s, const std::string& message = "");
   void RecordProgress(QueryProgress p);
   bool SleepUnlessStopped(int64_t ms);
+  // Waits until `interval_ms` after `start_ns` (MonotonicNanos), or, when the source's signal
+  // rang since the last plan, until `spacing_ms` after it. Returns false when stopped.
+  bool WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64_t spacing_ms);
+  // Rings the signal of every sink that committed data files in `stats`.
+  void NotifyReaders(size_t sink, const SinkWriteStats& stats);
 
   QueryOptions options_;
   std::unique_ptr<MicroBatchSource> source_;
@@ -154,6 +164,8 @@ class StreamingQuery {
   std::string message_;                           // guarded by mu_
   std::deque<QueryProgress> recent_;              // guarded by mu_
   Status final_status_;                           // guarded by mu_
+  bool signaled_ = false;  // guarded by mu_: the source's signal rang since the last plan
+  int64_t signal_subscription_ = -1;
 };
 
 }  // namespace strata

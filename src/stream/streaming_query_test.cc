@@ -13,7 +13,9 @@ namespace {
 // A source of the integers 0, 1, 2, ... up to `available`; the offset is {"n":N}.
 class CountingSource : public MicroBatchSource {
  public:
-  explicit CountingSource(int64_t* available) : available_(available) {}
+  explicit CountingSource(std::atomic<int64_t>* available, std::string signal_key = "")
+      : available_(available), signal_key_(std::move(signal_key)) {}
+  std::string SignalKey() const override { return signal_key_; }
   std::string Description() const override { return "counting"; }
   std::string Identity() const override { return "counting"; }
   SchemaPtr schema() const override { return schema_; }
@@ -46,7 +48,8 @@ class CountingSource : public MicroBatchSource {
  private:
   static std::string Offset(int64_t n) { return "{\"n\":" + std::to_string(n) + "}"; }
   static int64_t Parse(const std::string& o) { return std::stoll(o.substr(5)); }
-  int64_t* available_;
+  std::atomic<int64_t>* available_;
+  std::string signal_key_;
   SchemaPtr schema_ = std::make_shared<Schema>(std::vector<Field>{{"n", TypeId::kInt64, false}});
 };
 
@@ -62,7 +65,9 @@ struct MemoryTable {
 
 class MemorySink : public MicroBatchSink {
  public:
-  explicit MemorySink(MemoryTable* t) : t_(t) {}
+  explicit MemorySink(MemoryTable* t, std::string signal_key = "")
+      : t_(t), signal_key_(std::move(signal_key)) {}
+  std::string SignalKey() const override { return signal_key_; }
   std::string Description() const override { return "memory"; }
   SchemaPtr schema() const override { return nullptr; }
   Status Open() override { return Status::OK(); }
@@ -86,6 +91,7 @@ class MemorySink : public MicroBatchSink {
       for (size_t i = 0; i < b.num_rows(); ++i) t_->rows.push_back(b.column(0).Int64(i));
     t_->txn[c.query_id] = c.batch_id;
     ++t_->commits;
+    s.files = batches.empty() ? 0 : 1;
     if (t_->fail_after_commit) {
       t_->fail_after_commit = false;
       return Internal("injected crash after the sink commit");
@@ -96,6 +102,7 @@ class MemorySink : public MicroBatchSink {
 
  private:
   MemoryTable* t_;
+  std::string signal_key_;
 };
 
 // Passes rows through and keeps a running sum as state, emitted as a second output.
@@ -172,7 +179,7 @@ class StreamingQueryTest : public ::testing::Test {
   }
 
   std::string dir_;
-  int64_t available_ = 0;
+  std::atomic<int64_t> available_{0};
   MemoryTable table_;
   int fulls_ = 0;
   int deltas_ = 0;
@@ -287,6 +294,51 @@ TEST_F(StreamingQueryTest, ABehindQueryDoesNotWaitForItsTrigger) {
   q.Stop();
   EXPECT_EQ(table_.commits, 5);
   EXPECT_EQ(table_.rows.size(), 50u);
+}
+
+TEST_F(StreamingQueryTest, AnUpstreamCommitInTheProcessStartsTheReadersBatch) {
+  // Downstream: a processing-time query with an hour's interval, reading what an upstream
+  // query (in this process) writes to the table "signal-test-table".
+  const std::string key = "/signal-test-table";
+  std::atomic<int64_t> downstream_available{0};
+  QueryOptions o;
+  o.name = "downstream";
+  o.checkpoint_dir = dir_ + "/downstream";
+  o.trigger.interval_ms = 3'600'000;
+  o.signal_spacing_ms = 0;
+  std::vector<std::unique_ptr<MicroBatchSink>> sinks;
+  sinks.push_back(std::make_unique<MemorySink>(&table_));
+  StreamingQuery downstream(o, std::make_unique<CountingSource>(&downstream_available, key),
+                            std::make_unique<SumProcessor>(), std::move(sinks));
+  downstream.Start();
+  for (int i = 0; i < 1000 && downstream.View().state != QueryState::kIdle; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(downstream.View().state, QueryState::kIdle);
+
+  // New rows alone do not start a batch before the interval...
+  downstream_available = 7;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(table_.commits, 0);
+
+  // ...an upstream commit that wrote files to the table does.
+  MemoryTable upstream_table;
+  available_ = 3;
+  QueryOptions u;
+  u.name = "upstream";
+  u.checkpoint_dir = dir_ + "/upstream";
+  u.trigger.kind = Trigger::Kind::kAvailableNow;
+  std::vector<std::unique_ptr<MicroBatchSink>> upstream_sinks;
+  upstream_sinks.push_back(std::make_unique<MemorySink>(&upstream_table, key));
+  StreamingQuery upstream(u, std::make_unique<CountingSource>(&available_),
+                          std::make_unique<SumProcessor>(), std::move(upstream_sinks));
+  ASSERT_TRUE(upstream.Run().ok());
+  ASSERT_EQ(upstream_table.commits, 1);
+  for (int i = 0; i < 3000 && table_.commits < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  downstream.Stop();
+  EXPECT_EQ(table_.commits, 1);
+  EXPECT_EQ(table_.rows.size(), 7u);
+  EXPECT_TRUE(downstream.AwaitTermination().ok());
 }
 
 TEST_F(StreamingQueryTest, CheckpointOfAnotherSourceIsRefused) {
