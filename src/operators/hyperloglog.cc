@@ -73,7 +73,17 @@ void HyperLogLog::Add(uint64_t hash) {
   const uint8_t rank = rest == 0 ? max_rank() : static_cast<uint8_t>(std::countl_zero(rest) + 1);
   if (!dense_.empty()) {
     uint8_t& r = dense_[index];
-    if (rank > r) r = rank;
+    if (rank > r) {
+      r = rank;
+      if (tracking_) {
+        if (journal_.size() < m() / 8) {
+          journal_.push_back((index << 8) | rank);
+        } else {
+          tracking_ = false;
+          std::vector<uint32_t>().swap(journal_);
+        }
+      }
+    }
     return;
   }
   const uint32_t entry = (index << 8) | rank;
@@ -87,7 +97,8 @@ void HyperLogLog::CompactIfTailIsLong() {
 }
 
 void HyperLogLog::Compact() {
-  if (!dense_.empty()) return;
+  if (!dense_.empty() || sorted_ == sparse_.size()) return;
+  tracking_ = false;  // the entries since the mark are merged into the sorted part
   // [0, sorted_) is already sorted: sort the tail and merge the two runs.
   const auto mid = sparse_.begin() + sorted_;
   std::sort(mid, sparse_.end());
@@ -104,6 +115,7 @@ void HyperLogLog::Compact() {
 }
 
 void HyperLogLog::ToDense() {
+  tracking_ = false;
   dense_.assign(m(), 0);
   FoldEntries(sparse_);
   std::vector<uint32_t>().swap(sparse_);
@@ -150,8 +162,47 @@ Status HyperLogLog::CheckPrecision(const HyperLogLog& other) const {
                          " does not match " + std::to_string(p_));
 }
 
+void HyperLogLog::MarkSaved() {
+  tracking_ = true;
+  saved_ = static_cast<uint32_t>(sparse_.size());
+  journal_.clear();
+}
+
+bool HyperLogLog::Changes(std::span<const uint32_t>* entries) const {
+  if (!tracking_) return false;
+  if (dense_.empty()) {
+    *entries = std::span<const uint32_t>(sparse_).subspan(saved_);
+  } else {
+    *entries = journal_;
+  }
+  return true;
+}
+
+Status HyperLogLog::AddEntries(std::span<const uint32_t> entries) {
+  for (uint32_t e : entries) {
+    if (EntryIndex(e) >= m() || EntryRank(e) == 0 || EntryRank(e) > max_rank()) {
+      return Corruption("HyperLogLog entry " + std::to_string(e) + " out of range for precision " +
+                        std::to_string(p_));
+    }
+  }
+  tracking_ = false;
+  if (!dense_.empty()) {
+    for (uint32_t e : entries)
+      dense_[EntryIndex(e)] = std::max(dense_[EntryIndex(e)], EntryRank(e));
+    return Status::OK();
+  }
+  sparse_.insert(sparse_.end(), entries.begin(), entries.end());
+  if (sparse_.size() * 4 > m()) {
+    ToDense();
+  } else {
+    CompactIfTailIsLong();
+  }
+  return Status::OK();
+}
+
 Status HyperLogLog::Merge(const HyperLogLog& other) {
   STRATA_RETURN_IF_ERROR(CheckPrecision(other));
+  tracking_ = false;
   if (other.dense_.empty()) {
     if (dense_.empty()) {
       // Appended to the unsorted tail and folded as Add does, when the tail has grown as large
@@ -174,6 +225,7 @@ Status HyperLogLog::Merge(const HyperLogLog& other) {
 
 Status HyperLogLog::MergeAll(std::span<const HyperLogLog* const> sketches) {
   for (const HyperLogLog* other : sketches) STRATA_RETURN_IF_ERROR(CheckPrecision(*other));
+  tracking_ = false;
   if (dense_.empty()) ToDense();
   for (const HyperLogLog* other : sketches) {
     if (other->dense_.empty()) {
@@ -226,7 +278,7 @@ uint8_t HyperLogLog::Register(uint32_t index) const {
 }
 
 size_t HyperLogLog::MemoryBytes() const {
-  return sparse_.capacity() * sizeof(uint32_t) + dense_.capacity();
+  return (sparse_.capacity() + journal_.capacity()) * sizeof(uint32_t) + dense_.capacity();
 }
 
 bool HyperLogLog::operator==(const HyperLogLog& other) const {

@@ -67,6 +67,18 @@ class HyperLogLog {
   // length, unsorted or out-of-range sparse entries).
   static Result<HyperLogLog> Deserialize(std::string_view bytes);
 
+  // Change tracking, so that a checkpoint can save what changed rather than the whole sketch.
+  // MarkSaved() starts a record of the registers raised from then on; Changes() gives them as
+  // sparse entries (index << 8 | rank, possibly repeated or superseded) and true, or false when
+  // the record was lost: never started, or the sketch was compacted, densified or merged into
+  // since, or the record outgrew m/8 entries (the whole sketch must be saved then). Folding the
+  // entries (AddEntries) into the sketch as it was at MarkSaved gives the registers of now.
+  void MarkSaved();
+  bool Changes(std::span<const uint32_t>* entries) const;
+  // Folds sparse entries (as Changes gives them) into the sketch. Corruption (and the sketch
+  // unchanged) if an entry's index or rank is out of range for this precision.
+  Status AddEntries(std::span<const uint32_t> entries);
+
   // Register value at `index` (0 if unset), for tests and the SQL merge.
   uint8_t Register(uint32_t index) const;
   // Heap bytes held.
@@ -97,10 +109,15 @@ class HyperLogLog {
   const std::vector<uint32_t>& SortedSparse(std::vector<uint32_t>* scratch) const;
 
   int p_;
+  uint32_t sorted_ = 0;
+  // Change tracking (MarkSaved): while tracking_, the entries added since the mark are
+  // sparse_[saved_, end) in sparse form and journal_ in dense form.
+  uint32_t saved_ = 0;
+  bool tracking_ = false;
   // Sparse form: entries (index << 8 | rank); [0, sorted_) is sorted and unique by index, the
   // tail is an unsorted append buffer. Empty once dense.
   std::vector<uint32_t> sparse_;
-  uint32_t sorted_ = 0;
+  std::vector<uint32_t> journal_;
   // Dense form: one byte per register; empty while sparse.
   std::vector<uint8_t> dense_;
 };

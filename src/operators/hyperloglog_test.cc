@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+#include <span>
 #include <string>
 
 #include "core/hash.h"
@@ -159,6 +161,58 @@ TEST(HyperLogLogTest, DeserializeRejectsCorruptInput) {
   std::string dense = SketchOf(12, 0, 100000).Serialize();
   dense[100] = 70;  // rank above 64 - 12 + 1
   EXPECT_EQ(HyperLogLog::Deserialize(dense).status().code(), StatusCode::kCorruption);
+}
+
+TEST(HyperLogLogTest, ChangesSinceMarkReplayOntoTheSavedSketch) {
+  // Random adds through the sparse form, its compactions, densification and the dense form,
+  // marking at random points: wherever the changes are known, the sketch as saved at the mark
+  // plus those entries has the registers of the sketch now.
+  std::mt19937_64 rng(11);
+  HyperLogLog live(10);
+  HyperLogLog saved = live;
+  live.MarkSaved();
+  int known = 0, lost = 0;
+  for (int step = 0; step < 400; ++step) {
+    const int adds = static_cast<int>(rng() % 40);
+    for (int i = 0; i < adds; ++i) live.Add(rng());
+    std::span<const uint32_t> entries;
+    if (live.Changes(&entries)) {
+      ++known;
+      HyperLogLog replayed = saved;
+      ASSERT_TRUE(replayed.AddEntries(entries).ok());
+      ASSERT_TRUE(replayed == live) << "step " << step;
+    } else {
+      ++lost;
+    }
+    if (rng() % 3 == 0) {
+      saved = live;
+      live.MarkSaved();
+    }
+  }
+  EXPECT_FALSE(live.is_sparse());
+  EXPECT_GT(known, lost);
+  EXPECT_GT(lost, 0);
+
+  // Never marked, or merged into since: unknown.
+  HyperLogLog fresh;
+  fresh.Add(1);
+  std::span<const uint32_t> entries;
+  EXPECT_FALSE(fresh.Changes(&entries));
+  fresh.MarkSaved();
+  EXPECT_TRUE(fresh.Changes(&entries));
+  EXPECT_TRUE(entries.empty());
+  ASSERT_TRUE(fresh.Merge(HyperLogLog()).ok());
+  EXPECT_FALSE(fresh.Changes(&entries));
+
+  // Entries out of range for the precision are refused, the sketch unchanged.
+  HyperLogLog small(4);
+  small.Add(12345);
+  const HyperLogLog before = small;
+  const uint32_t bad_index = (16u << 8) | 1, bad_rank = (3u << 8) | 62, zero_rank = 3u << 8;
+  for (uint32_t e : {bad_index, bad_rank, zero_rank}) {
+    EXPECT_EQ(small.AddEntries(std::span<const uint32_t>(&e, 1)).code(), StatusCode::kCorruption);
+    EXPECT_TRUE(small == before);
+  }
 }
 
 TEST(HyperLogLogTest, RegisterMappingIsTheDocumentedOne) {

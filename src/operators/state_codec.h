@@ -52,7 +52,9 @@ class Reader {
   Reader(std::string_view blob, std::string what) : what_(std::move(what)) { blob_ = blob; }
 
   // Checks magic, version and checksum; positions after the version byte.
-  Status Open(const char magic[4], uint8_t version) {
+  Status Open(const char magic[4], uint8_t version) { return Open(magic, version, version); }
+  // The same, accepting any version in [min_version, max_version] (version() tells which).
+  Status Open(const char magic[4], uint8_t min_version, uint8_t max_version) {
     if (blob_.size() < 4 + 1 + 8 || std::memcmp(blob_.data(), magic, 4) != 0) {
       return Corruption(what_ + ": bad magic or truncated (" + std::to_string(blob_.size()) +
                         " bytes)");
@@ -62,9 +64,9 @@ class Reader {
     if (HashBytes(blob_.substr(0, blob_.size() - 8)) != stored) {
       return Corruption(what_ + ": checksum mismatch");
     }
-    if (static_cast<uint8_t>(blob_[4]) != version) {
-      return Corruption(what_ + ": unsupported version " +
-                        std::to_string(static_cast<uint8_t>(blob_[4])));
+    version_ = static_cast<uint8_t>(blob_[4]);
+    if (version_ < min_version || version_ > max_version) {
+      return Corruption(what_ + ": unsupported version " + std::to_string(version_));
     }
     pos_ = 5;
     end_ = blob_.size() - 8;
@@ -88,6 +90,7 @@ class Reader {
     return Corruption(what_ + ": truncated at byte " + std::to_string(pos_));
   }
   const std::string& what() const { return what_; }
+  uint8_t version() const { return version_; }
 
  private:
   bool Raw(void* p, size_t n) {
@@ -100,6 +103,7 @@ class Reader {
   std::string what_;
   size_t pos_ = 0;
   size_t end_ = 0;
+  uint8_t version_ = 0;
 };
 
 }  // namespace strata::state_codec

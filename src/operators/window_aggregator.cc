@@ -14,7 +14,11 @@ namespace strata {
 namespace {
 
 constexpr char kMagic[4] = {'S', 'W', 'A', 'G'};
-constexpr uint8_t kVersion = 1;
+// Version 2 (a delta may carry only the sketch entries raised since the last checkpoint) reads
+// version 1 blobs too.
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kSketchFull = 0;     // the whole sketch, serialized
+constexpr uint8_t kSketchEntries = 1;  // entries to fold into the group's sketch
 constexpr uint8_t kKindSnapshot = 1;
 constexpr uint8_t kKindDelta = 2;
 constexpr uint64_t kNullKeyHash = 0x6e756c6c6b657921ull;
@@ -504,7 +508,10 @@ void WriteHeader(state_codec::Writer& w, uint8_t kind, int32_t partition,
   w.U8(o.value_column.empty() ? 0 : 1);
 }
 
-void WriteGroup(state_codec::Writer& w, const Group& g, std::string_view key, bool distinct) {
+// `delta`: the group's sketch is written as the entries raised since its last MarkSaved when
+// those are known, else whole.
+void WriteGroup(state_codec::Writer& w, const Group& g, std::string_view key, bool distinct,
+                bool delta) {
   w.I64(g.window_start);
   w.U8(g.key_null ? 1 : 0);
   w.Bytes(key);
@@ -514,6 +521,14 @@ void WriteGroup(state_codec::Writer& w, const Group& g, std::string_view key, bo
   w.I64(g.min);
   w.I64(g.max);
   if (distinct) {
+    std::span<const uint32_t> entries;
+    if (delta && g.hll.Changes(&entries)) {
+      w.U8(kSketchEntries);
+      w.U32(static_cast<uint32_t>(entries.size()));
+      for (uint32_t e : entries) w.U32(e);
+      return;
+    }
+    w.U8(kSketchFull);
     std::string* buf = w.buffer();
     const size_t len_pos = buf->size();
     w.U32(0);
@@ -535,7 +550,7 @@ std::string WindowAggregator::SerializeSnapshot(int32_t partition) const {
   }
   const PartitionState& ps = *it->second;
   w.U64(ps.groups.size());
-  for (const Group& g : ps.groups) WriteGroup(w, g, ps.Key(g), distinct_enabled());
+  for (const Group& g : ps.groups) WriteGroup(w, g, ps.Key(g), distinct_enabled(), false);
   return w.Finish();
 }
 
@@ -552,14 +567,18 @@ std::string WindowAggregator::SerializeDelta(int32_t partition) const {
   for (const Group& g : ps.groups) n += g.changed;
   w.U64(n);
   for (const Group& g : ps.groups) {
-    if (g.changed) WriteGroup(w, g, ps.Key(g), distinct_enabled());
+    if (g.changed) WriteGroup(w, g, ps.Key(g), distinct_enabled(), true);
   }
   return w.Finish();
 }
 
 void WindowAggregator::MarkCheckpointed() {
   for (auto& [p, ps] : partitions_) {
-    for (Group& g : ps->groups) g.changed = false;
+    for (Group& g : ps->groups) {
+      if (!g.changed) continue;
+      g.changed = false;
+      g.hll.MarkSaved();
+    }
   }
 }
 
@@ -568,7 +587,7 @@ Status WindowAggregator::ReadBlob(std::string_view blob, uint8_t kind, int32_t p
   state_codec::Reader r(
       blob, std::string(kind == kKindSnapshot ? "window state snapshot" : "window state delta") +
                 " of partition " + std::to_string(partition));
-  STRATA_RETURN_IF_ERROR(r.Open(kMagic, kVersion));
+  STRATA_RETURN_IF_ERROR(r.Open(kMagic, 1, kVersion));
   uint8_t got_kind, p, has_key, has_distinct, has_value;
   int32_t got_partition;
   int64_t size, slide, offset;
@@ -601,8 +620,11 @@ Status WindowAggregator::ReadBlob(std::string_view blob, uint8_t kind, int32_t p
         !r.I64(&sum) || !r.I64(&min) || !r.I64(&max)) {
       return r.Truncated();
     }
+    uint8_t sketch_kind = kSketchFull;
+    if (has_distinct && r.version() >= 2 && !r.U8(&sketch_kind)) return r.Truncated();
     HyperLogLog hll(options_.hll_precision);
-    if (has_distinct) {
+    std::vector<uint32_t> entries;
+    if (has_distinct && sketch_kind == kSketchFull) {
       std::string_view sketch;
       if (!r.Bytes(&sketch)) return r.Truncated();
       auto parsed = HyperLogLog::Deserialize(sketch);
@@ -611,6 +633,14 @@ Status WindowAggregator::ReadBlob(std::string_view blob, uint8_t kind, int32_t p
         return Corruption(r.what() + ": sketch precision differs from the header");
       }
       hll = std::move(parsed).value();
+    } else if (has_distinct && sketch_kind == kSketchEntries) {
+      if (kind != kKindDelta) return Corruption(r.what() + ": sketch entries in a snapshot");
+      uint32_t n;
+      if (!r.U32(&n) || r.remaining() / 4 < n) return r.Truncated();
+      entries.resize(n);
+      for (uint32_t& e : entries) r.U32(&e);
+    } else if (has_distinct) {
+      return Corruption(r.what() + ": unknown sketch kind " + std::to_string(sketch_kind));
     }
     const uint64_t kh = key_null ? kNullKeyHash : HashBytes(key);
     Group& g = ps->FindOrInsert(ws, kh, key_null ? std::string_view() : key, key_null != 0);
@@ -619,7 +649,13 @@ Status WindowAggregator::ReadBlob(std::string_view blob, uint8_t kind, int32_t p
     g.sum = sum;
     g.min = min;
     g.max = max;
-    g.hll = std::move(hll);
+    if (sketch_kind == kSketchEntries) {
+      // Raised since the previous save: folded into the group as that save left it.
+      Status st = g.hll.AddEntries(entries);
+      if (!st.ok()) return st.WithContext(r.what());
+    } else {
+      g.hll = std::move(hll);
+    }
   }
   if (!r.at_end()) return Corruption(r.what() + ": trailing bytes");
   return Status::OK();
@@ -641,6 +677,7 @@ Status WindowAggregator::Restore(int32_t partition, std::string_view snapshot,
   for (Group& g : ps->groups) {
     g.updated = false;
     g.changed = false;
+    g.hll.MarkSaved();
   }
   partitions_[partition] = std::move(ps);
   last_state_ = nullptr;

@@ -9,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "operators/state_codec.h"
 #include "operators/test_batches.h"
 
 namespace strata {
@@ -400,6 +401,85 @@ TEST(WindowAggregatorTest, SnapshotPlusDeltasRestoreEquivalence) {
   auto other = Make(kMin, kMin, "event_type", "value");
   EXPECT_EQ(other->Restore(0, snapshots[0], {}, wm).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(restored->Restore(1, snapshots[0], {}, wm).code(), StatusCode::kCorruption);
+}
+
+TEST(WindowAggregatorTest, DeltasCarryOnlyTheSketchEntriesRaisedSinceTheLastSave) {
+  // Two keys with thousands of users each (their sketches go dense) and one with a few (it
+  // stays sparse); every batch saves a delta, and one batch in eight compacts or densifies some
+  // sketch (a delta then carries that group's sketch whole).
+  auto live = Make(10 * kMin, 10 * kMin);
+  std::mt19937_64 rng(7);
+  std::string snapshot;
+  std::vector<std::string> deltas;
+  size_t largest_late_delta = 0;
+  for (int batch = 0; batch < 60; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 200; ++i) {
+      const std::string key = i % 20 == 0 ? "rare" : (i % 2 ? "a" : "b");
+      const uint64_t users = key == "rare" ? 30 : 20'000;
+      events.push_back(
+          {"e", "u" + std::to_string(rng() % users), key, static_cast<int64_t>(rng() % kMin), 0});
+    }
+    ASSERT_TRUE(live->Process(MakeBatch(events), kNoWatermark).ok());
+    if (batch == 0) {
+      snapshot = live->SerializeSnapshot(0);
+    } else {
+      deltas.push_back(live->SerializeDelta(0));
+      if (batch >= 40) largest_late_delta = std::max(largest_late_delta, deltas.back().size());
+    }
+    live->MarkCheckpointed();
+  }
+  const std::string full = live->SerializeSnapshot(0);
+  // A late delta holds ~200 entries of 4 bytes, where the whole dense sketches are 8 KiB.
+  EXPECT_LT(largest_late_delta, full.size() / 4) << "snapshot " << full.size();
+
+  auto restored = Make(10 * kMin, 10 * kMin);
+  std::vector<std::string_view> views(deltas.begin(), deltas.end());
+  ASSERT_TRUE(restored->Restore(0, snapshot, views, kNoWatermark).ok());
+  EXPECT_EQ(restored->SerializeSnapshot(0), full);  // same counts and registers, byte for byte
+  auto fa = Rows(live->EmitFinal(std::numeric_limits<int64_t>::max()));
+  auto fb = Rows(restored->EmitFinal(std::numeric_limits<int64_t>::max()));
+  ASSERT_EQ(fa.size(), 3u);
+  EXPECT_EQ(fa, fb);
+
+  // The restored aggregator goes on saving deltas of entries.
+  ASSERT_TRUE(restored->Process(MakeBatch({{"e", "u-new", "a", 5 * kSec, 0}}), kNoWatermark).ok());
+  EXPECT_LT(restored->SerializeDelta(0).size(), 200u);
+}
+
+TEST(WindowAggregatorTest, VersionOneStateIsStillRead) {
+  // A snapshot as version 1 wrote it: one group, its sketch always whole.
+  HyperLogLog hll;
+  hll.AddString("u1");
+  hll.AddString("u2");
+  state_codec::Writer w("SWAG", 1);
+  w.U8(1);  // snapshot
+  w.I32(0);
+  w.I64(kMin);
+  w.I64(kMin);
+  w.I64(0);
+  w.U8(HyperLogLog::kDefaultPrecision);
+  w.U8(1);  // key column
+  w.U8(1);  // distinct column
+  w.U8(0);  // no value column
+  w.U64(1);
+  w.I64(0);  // window start
+  w.U8(0);
+  w.Bytes("click");
+  w.I64(2);
+  w.I64(0);
+  w.I64(0);
+  w.I64(std::numeric_limits<int64_t>::max());
+  w.I64(std::numeric_limits<int64_t>::min());
+  w.Bytes(hll.Serialize());
+  const std::string blob = w.Finish();
+  auto agg = Make(kMin, kMin);
+  ASSERT_TRUE(agg->Restore(0, blob, {}, kNoWatermark).ok());
+  auto rows = Rows(agg->EmitFinal(std::numeric_limits<int64_t>::max()));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].key, "click");
+  EXPECT_EQ(rows[0].count, 2);
+  EXPECT_EQ(rows[0].unique, 2);
 }
 
 }  // namespace
