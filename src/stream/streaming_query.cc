@@ -97,7 +97,8 @@ bool StreamingQuery::SleepUnlessStopped(int64_t ms) {
   return !stop_.load();
 }
 
-bool StreamingQuery::WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64_t spacing_ms) {
+bool StreamingQuery::WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64_t batch_ns,
+                                    int64_t spacing_ms) {
   std::unique_lock<std::mutex> lock(mu_);
   int64_t wait = interval_ms - ElapsedMs(start_ns);
   if (wait > 0) {
@@ -105,7 +106,7 @@ bool StreamingQuery::WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64
                  [this] { return stop_.load() || signaled_; });
   }
   if (signaled_) {
-    wait = spacing_ms - ElapsedMs(start_ns);
+    wait = spacing_ms - ElapsedMs(batch_ns);
     if (wait > 0)
       cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stop_.load(); });
   }
@@ -306,6 +307,7 @@ Status StreamingQuery::RunOneBatch(bool* did_work) {
     progress.duration_ms["walCommit"] = ElapsedMs(t_wal);
   }
   *did_work = true;
+  had_data_ = plan.start != plan.end;
 
   Status st;
   int64_t unavailable_since = 0;
@@ -523,6 +525,7 @@ Status StreamingQuery::Run() {
         cv_.notify_all();
       });
     }
+    int64_t last_batch_ns = 0;  // when the plan of the last batch with data started
     while (!stop_.load()) {
       int64_t t0 = MonotonicNanos();
       bool did_work = false;
@@ -539,7 +542,7 @@ Status StreamingQuery::Run() {
       if (!did_work) {
         if (available_now && upstream_finished) break;
         if (available_now) {
-          WaitForTrigger(MonotonicNanos(), 20, 0);
+          WaitForTrigger(MonotonicNanos(), 20, 0, 0);
           continue;
         }
         SetState(QueryState::kIdle);
@@ -550,10 +553,11 @@ Status StreamingQuery::Run() {
       if (available_now) continue;
       // Adaptive: a query that is behind (its read limit left data in the source) starts the
       // next batch at once, which then takes what accumulated, up to the limit; one that is
-      // caught up waits for the trigger interval.
-      // An upstream commit in this process (the source's signal) starts the next batch early.
+      // caught up waits for the trigger interval, or less when an upstream query in this
+      // process commits to its source (the source's signal).
+      if (did_work && had_data_) last_batch_ns = t0;
       if (did_work && behind_) continue;
-      if (!WaitForTrigger(t0, interval, spacing)) break;
+      if (!WaitForTrigger(t0, interval, last_batch_ns, spacing)) break;
     }
   }
   if (signal_subscription_ >= 0) {

@@ -125,8 +125,10 @@ class StreamingQuery {
   void RecordProgress(QueryProgress p);
   bool SleepUnlessStopped(int64_t ms);
   // Waits until `interval_ms` after `start_ns` (MonotonicNanos), or, when the source's signal
-  // rang since the last plan, until `spacing_ms` after it. Returns false when stopped.
-  bool WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64_t spacing_ms);
+  // rang since the last plan, until `spacing_ms` after `batch_ns` (the start of the last plan
+  // that ran a batch with data: a plan that found nothing, or a no-data batch that only moved
+  // the watermark, does not delay the next). Returns false when stopped.
+  bool WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64_t batch_ns, int64_t spacing_ms);
   // Rings the signal of every sink that committed data files in `stats`.
   void NotifyReaders(size_t sink, const SinkWriteStats& stats);
 
@@ -151,6 +153,7 @@ class StreamingQuery {
   std::vector<int64_t> latency_samples_;  // input timestamps (micros) of the current batch
   int64_t last_batch_start_ms_ = 0;
   bool behind_ = false;      // the last batch left data in the source
+  bool had_data_ = false;    // the last batch read rows (it was not a no-data batch)
   std::string member_;       // group mode: this process's member name; "" otherwise
   std::string mark_prefix_;  // group mode: the shared query id that prefixes partition marks
   int fenced_in_a_row_ = 0;  // group mode: batches refused by the marks since the last commit

@@ -7,6 +7,8 @@
 #include <map>
 #include <thread>
 
+#include "stream/commit_signal.h"
+
 namespace strata {
 namespace {
 
@@ -305,7 +307,9 @@ TEST_F(StreamingQueryTest, AnUpstreamCommitInTheProcessStartsTheReadersBatch) {
   o.name = "downstream";
   o.checkpoint_dir = dir_ + "/downstream";
   o.trigger.interval_ms = 3'600'000;
-  o.signal_spacing_ms = 0;
+  // Spacing counts from the last batch that ran: the first plan, which found nothing, does
+  // not hold the signal back.
+  o.signal_spacing_ms = 60'000;
   std::vector<std::unique_ptr<MicroBatchSink>> sinks;
   sinks.push_back(std::make_unique<MemorySink>(&table_));
   StreamingQuery downstream(o, std::make_unique<CountingSource>(&downstream_available, key),
@@ -333,8 +337,14 @@ TEST_F(StreamingQueryTest, AnUpstreamCommitInTheProcessStartsTheReadersBatch) {
                           std::make_unique<SumProcessor>(), std::move(upstream_sinks));
   ASSERT_TRUE(upstream.Run().ok());
   ASSERT_EQ(upstream_table.commits, 1);
-  for (int i = 0; i < 3000 && table_.commits < 1; ++i)
+  for (int i = 0; i < 3000 && downstream.View().recent.empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(table_.commits, 1);
+
+  // A second commit right after that batch waits for the spacing (a minute here).
+  downstream_available = 9;
+  CommitSignals::Global().Notify(key);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   downstream.Stop();
   EXPECT_EQ(table_.commits, 1);
   EXPECT_EQ(table_.rows.size(), 7u);
