@@ -165,11 +165,16 @@ Status HyperLogLog::CheckPrecision(const HyperLogLog& other) const {
 void HyperLogLog::MarkSaved() {
   tracking_ = true;
   saved_ = static_cast<uint32_t>(sparse_.size());
-  journal_.clear();
+  // Most saves find a few raised registers; give back a journal grown large once.
+  if (journal_.capacity() > 256) {
+    std::vector<uint32_t>().swap(journal_);
+  } else {
+    journal_.clear();
+  }
 }
 
 bool HyperLogLog::Changes(std::span<const uint32_t>* entries) const {
-  if (!tracking_) return false;
+  if (!tracking_ || saved_ > sparse_.size()) return false;  // e.g. a moved-from sketch
   if (dense_.empty()) {
     *entries = std::span<const uint32_t>(sparse_).subspan(saved_);
   } else {

@@ -522,7 +522,10 @@ void WriteGroup(state_codec::Writer& w, const Group& g, std::string_view key, bo
   w.I64(g.max);
   if (distinct) {
     std::span<const uint32_t> entries;
-    if (delta && g.hll.Changes(&entries)) {
+    // The entry list (unsorted, possibly with repeats) only while it is small; past m/16
+    // entries the whole sketch is about as small.
+    if (delta && g.hll.Changes(&entries) &&
+        entries.size() <= (size_t{1} << g.hll.precision()) / 16) {
       w.U8(kSketchEntries);
       w.U32(static_cast<uint32_t>(entries.size()));
       for (uint32_t e : entries) w.U32(e);

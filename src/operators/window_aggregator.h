@@ -56,11 +56,14 @@ struct WindowAggregatorStats {
 // is_final boolean, [sum_<v> long, min_<v> long, max_<v> long] (null when no non-null value).
 // Rows are ordered by window_start, then key (nulls first).
 //
-// State blob (state_codec framing, magic "SWAG", version 1): kind u8 (1 snapshot, 2 delta),
+// State blob (state_codec framing, magic "SWAG", version 2): kind u8 (1 snapshot, 2 delta),
 // partition i32, size i64, slide i64, offset i64, precision u8, has_key u8, has_distinct u8,
 // has_value u8, count u64, then per group: window_start i64, key_null u8, key string,
-// count i64, value_count i64, sum i64, min i64, max i64, [sketch string (docs/formats/hll.md)
-// when has_distinct].
+// count i64, value_count i64, sum i64, min i64, max i64, and when has_distinct a sketch kind
+// u8 with either (0) the sketch as a string (docs/formats/hll.md) or (1, deltas only) the
+// entries raised since the group's previous save: count u32, entries u32 (index << 8 | rank),
+// folded into the sketch as that save left it. Version 1 blobs (no kind byte, the sketch
+// always whole) are read too; version 2 blobs are refused by builds before it.
 //
 // Lifecycle per micro-batch at watermark W (operators/watermark.h semantics):
 //   Process(batch, W) for each input batch; EmitFinal(W) (append mode) and/or EmitUpdated()

@@ -38,6 +38,24 @@ class CommitSignals {
   int64_t next_id_ = 0;                            // guarded by mu_
 };
 
+// Unsubscribes when it goes out of scope (an exception included).
+class ScopedSubscription {
+ public:
+  ScopedSubscription() = default;
+  ScopedSubscription(CommitSignals* signals, int64_t id) : signals_(signals), id_(id) {}
+  ~ScopedSubscription() { Reset(); }
+  ScopedSubscription(const ScopedSubscription&) = delete;
+  ScopedSubscription& operator=(const ScopedSubscription&) = delete;
+  void Reset() {
+    if (signals_ != nullptr) signals_->Unsubscribe(id_);
+    signals_ = nullptr;
+  }
+
+ private:
+  CommitSignals* signals_ = nullptr;
+  int64_t id_ = -1;
+};
+
 // The signal key of the table at `path`: its absolute, lexically normal path, so that a writer
 // and a reader that name the same directory differently ("./t", "/data/t/") share a key.
 std::string TableSignalKey(const std::string& path);

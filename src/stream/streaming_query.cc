@@ -114,7 +114,9 @@ bool StreamingQuery::WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64
 }
 
 void StreamingQuery::NotifyReaders(size_t sink, const SinkWriteStats& stats) {
-  if (stats.skipped || stats.files == 0) return;
+  // A skipped commit is one an earlier attempt made (which may have failed before ringing);
+  // a spurious ring costs the reader one empty plan.
+  if (!stats.skipped && stats.files == 0) return;
   const std::string key = sinks_[sink]->SignalKey();
   if (!key.empty()) CommitSignals::Global().Notify(key);
 }
@@ -151,6 +153,7 @@ Status StreamingQuery::Initialize() {
     m.source = source_->Identity();
     m.fingerprint = processor_->Fingerprint();
     STRATA_RETURN_IF_ERROR(checkpoint_.CreateMetadata(m));
+    std::lock_guard<std::mutex> lock(mu_);
     query_id_ = m.query_id;
   } else {
     if (meta->source != source_->Identity()) {
@@ -518,12 +521,15 @@ Status StreamingQuery::Run() {
     const int64_t spacing = options_.signal_spacing_ms >= 0
                                 ? std::min(options_.signal_spacing_ms, interval)
                                 : interval / 4;
+    // Subscribed until the loop ends (the callback holds `this`).
+    std::optional<ScopedSubscription> subscription;
     if (const std::string key = source_->SignalKey(); !key.empty()) {
-      signal_subscription_ = CommitSignals::Global().Subscribe(key, [this] {
+      CommitSignals& signals = CommitSignals::Global();
+      subscription.emplace(&signals, signals.Subscribe(key, [this] {
         std::lock_guard<std::mutex> lock(mu_);
         signaled_ = true;
         cv_.notify_all();
-      });
+      }));
     }
     int64_t last_batch_ns = 0;  // when the plan of the last batch with data started
     while (!stop_.load()) {
@@ -559,10 +565,6 @@ Status StreamingQuery::Run() {
       if (did_work && behind_) continue;
       if (!WaitForTrigger(t0, interval, last_batch_ns, spacing)) break;
     }
-  }
-  if (signal_subscription_ >= 0) {
-    CommitSignals::Global().Unsubscribe(signal_subscription_);
-    signal_subscription_ = -1;
   }
   if (st.ok()) {
     SetState(QueryState::kStopped);

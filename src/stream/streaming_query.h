@@ -129,7 +129,8 @@ class StreamingQuery {
   // that ran a batch with data: a plan that found nothing, or a no-data batch that only moved
   // the watermark, does not delay the next). Returns false when stopped.
   bool WaitForTrigger(int64_t start_ns, int64_t interval_ms, int64_t batch_ns, int64_t spacing_ms);
-  // Rings the signal of every sink that committed data files in `stats`.
+  // Rings the signal of sink `sink` when it committed data files, or found its commit made by
+  // an earlier attempt.
   void NotifyReaders(size_t sink, const SinkWriteStats& stats);
 
   QueryOptions options_;
@@ -168,7 +169,6 @@ class StreamingQuery {
   std::deque<QueryProgress> recent_;              // guarded by mu_
   Status final_status_;                           // guarded by mu_
   bool signaled_ = false;  // guarded by mu_: the source's signal rang since the last plan
-  int64_t signal_subscription_ = -1;
 };
 
 }  // namespace strata
