@@ -94,17 +94,38 @@ Result<CopyOnWriteStats> StageCopyOnWrite(
   for (size_t r = 0; r < incoming.num_rows(); ++r)
     for (size_t c = 0; c < out.num_columns(); ++c) out.column(c).AppendFrom(incoming.column(c), r);
 
-  // Final rows and the others in separate files, each sorted by the range column.
+  // Final rows and the others in separate files, each sorted by the range column. The others
+  // (rewritten whenever one of their keys changes) go one file per range value when there are
+  // at most kMaxRangeFiles values of kMinRangeRows rows or more, so that a batch whose rows all
+  // fall in the newest window rewrites that window's rows only, not every open window's. A file has
+  // a fixed cost, so only windows of many rows (page views per page) are split.
+  constexpr size_t kMaxRangeFiles = 16;
+  constexpr size_t kMinRangeRows = 256;  // rows per range value, on average
   std::vector<uint32_t> groups[2];
   const Column& fin = out.column(target.final_col);
   for (size_t r = 0; r < out.num_rows(); ++r)
     groups[fin.IsValid(r) && fin.Bool(r) ? 1 : 0].push_back(static_cast<uint32_t>(r));
   const Column& range = out.column(target.range_col);
-  int file_no = 0;
-  for (auto& rows : groups) {
+  std::vector<std::vector<uint32_t>> files;
+  for (size_t g = 0; g < 2; ++g) {
+    std::vector<uint32_t>& rows = groups[g];
     if (rows.empty()) continue;
     std::stable_sort(rows.begin(), rows.end(),
                      [&](uint32_t a, uint32_t b) { return range.Int64(a) < range.Int64(b); });
+    size_t values = 1;
+    for (size_t i = 1; i < rows.size(); ++i)
+      values += range.Int64(rows[i]) != range.Int64(rows[i - 1]);
+    if (g == 1 || values == 1 || values > kMaxRangeFiles || rows.size() / values < kMinRangeRows) {
+      files.push_back(std::move(rows));
+      continue;
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i == 0 || range.Int64(rows[i]) != range.Int64(rows[i - 1])) files.emplace_back();
+      files.back().push_back(rows[i]);
+    }
+  }
+  int file_no = 0;
+  for (const auto& rows : files) {
     RecordBatch data = out.Take(rows);
     std::string rel = prefix + "-" + std::to_string(file_no++) + ".snappy.parquet";
     ParquetWriteOptions po;

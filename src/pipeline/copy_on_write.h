@@ -43,9 +43,13 @@ struct CopyOnWriteStats {
 // Stages on `txn` (read at `snapshot`): every file that may hold rows with the range column in
 // [range_lo, range_hi] (by its tags; a file without tags always qualifies) is read; when one of
 // its rows satisfies `replaced`, the file is removed (dataChange = true) and its other rows are
-// rewritten. The kept rows and `incoming` are written as new files named `<prefix>-<n>` (final
-// rows and the others apart), tagged with their range. Nothing is committed here. IOError or
-// the reader's error when a file cannot be read or written.
+// rewritten. The kept rows and `incoming` are written as new files named `<prefix>-<n>`, tagged
+// with their range: the final rows in one file, the others in one file per range value when
+// there are at most 16 values with 256 rows or more each on average (a window's rows then stay
+// apart from the other windows', and a later commit touching only the newest window rewrites
+// only its file), else in one file.
+// Nothing is committed here. IOError or the reader's error when a file cannot be read or
+// written.
 Result<CopyOnWriteStats> StageCopyOnWrite(
     const CopyOnWriteTarget& target, const delta::Snapshot& snapshot, ParquetReader& reader,
     ParquetWriter& writer, const RecordBatch& incoming, int64_t range_lo, int64_t range_hi,
