@@ -92,18 +92,24 @@ void BM_HllEstimateAndSerialize(benchmark::State& state) {
 }
 BENCHMARK(BM_HllEstimateAndSerialize);
 
-// Dedup of batches of fresh keys (1 row in 10 a duplicate) against `range(0)` keys already in
-// state; the watermark stays low so nothing expires. Reports bytes per key of the state.
-void BM_DedupProcess(benchmark::State& state) {
-  const uint64_t prefill = static_cast<uint64_t>(state.range(0));
+// A deduplicator holding `keys` keys (event time 0..60 s, nothing expires), checkpointed.
+std::unique_ptr<Deduplicator> DedupHolding(uint64_t keys) {
   auto dedup = std::move(Deduplicator::Create({10 * 60 * 1000, true})).value();
   std::vector<uint32_t> keep;
-  for (uint64_t base = 0; base < prefill; base += kBatchRows) {
+  for (uint64_t base = 0; base < keys; base += kBatchRows) {
     RecordBatch b = MakeEvents(base, kBatchRows, 0, 60);
     keep.clear();
     if (!dedup->Process(b, "event_id", "event_time", "partition", &keep).ok()) std::abort();
     dedup->MarkCheckpointed();
   }
+  return dedup;
+}
+
+// Dedup of batches of fresh keys (1 row in 10 a duplicate) against `range(0)` keys already in
+// state; the watermark stays low so nothing expires. Reports bytes per key of the state.
+void BM_DedupProcess(benchmark::State& state) {
+  auto dedup = DedupHolding(static_cast<uint64_t>(state.range(0)));
+  std::vector<uint32_t> keep;
   const DedupStats before = dedup->stats();
   // Pre-built batches of new keys, reused: after the first pass they are all duplicates, so
   // alternate between fresh batches built outside the timed region.
@@ -167,14 +173,7 @@ BENCHMARK(BM_DedupSteadyState)->Unit(benchmark::kMillisecond);
 // `range(0)` keys in all (the blobs the state file receives; the file write is not included).
 void BM_DedupSnapshot(benchmark::State& state) {
   const uint64_t keys = static_cast<uint64_t>(state.range(0));
-  auto dedup = std::move(Deduplicator::Create({10 * 60 * 1000, true})).value();
-  std::vector<uint32_t> keep;
-  for (uint64_t base = 0; base < keys; base += kBatchRows) {
-    RecordBatch b = MakeEvents(base, kBatchRows, 0, 60);
-    keep.clear();
-    if (!dedup->Process(b, "event_id", "event_time", "partition", &keep).ok()) std::abort();
-    dedup->MarkCheckpointed();
-  }
+  auto dedup = DedupHolding(keys);
   size_t bytes = 0;
   for (auto _ : state) {
     for (int32_t p : dedup->Partitions()) {

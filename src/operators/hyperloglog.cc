@@ -122,7 +122,7 @@ void HyperLogLog::ToDense() {
   sorted_ = 0;
 }
 
-void HyperLogLog::FoldEntries(const std::vector<uint32_t>& entries) {
+void HyperLogLog::FoldEntries(std::span<const uint32_t> entries) {
   for (uint32_t e : entries) {
     uint8_t& r = dense_[EntryIndex(e)];
     r = std::max(r, EntryRank(e));
@@ -191,36 +191,30 @@ Status HyperLogLog::AddEntries(std::span<const uint32_t> entries) {
     }
   }
   tracking_ = false;
+  AddValidEntries(entries);
+  return Status::OK();
+}
+
+void HyperLogLog::AddValidEntries(std::span<const uint32_t> entries) {
   if (!dense_.empty()) {
-    for (uint32_t e : entries)
-      dense_[EntryIndex(e)] = std::max(dense_[EntryIndex(e)], EntryRank(e));
-    return Status::OK();
+    FoldEntries(entries);
+    return;
   }
+  // Appended to the unsorted tail and folded as Add does, when the tail has grown as large as
+  // the sorted part (merging many sketches then costs one sort, not one per sketch).
   sparse_.insert(sparse_.end(), entries.begin(), entries.end());
   if (sparse_.size() * 4 > m()) {
     ToDense();
   } else {
     CompactIfTailIsLong();
   }
-  return Status::OK();
 }
 
 Status HyperLogLog::Merge(const HyperLogLog& other) {
   STRATA_RETURN_IF_ERROR(CheckPrecision(other));
   tracking_ = false;
   if (other.dense_.empty()) {
-    if (dense_.empty()) {
-      // Appended to the unsorted tail and folded as Add does, when the tail has grown as large
-      // as the sorted part (merging many sketches then costs one sort, not one per sketch).
-      sparse_.insert(sparse_.end(), other.sparse_.begin(), other.sparse_.end());
-      if (sparse_.size() * 4 > m()) {
-        ToDense();
-      } else {
-        CompactIfTailIsLong();
-      }
-    } else {
-      FoldEntries(other.sparse_);
-    }
+    AddValidEntries(other.sparse_);
     return Status::OK();
   }
   if (dense_.empty()) ToDense();

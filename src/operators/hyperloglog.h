@@ -98,8 +98,11 @@ class HyperLogLog {
   // compaction costs O(1) amortized per appended entry.
   void CompactIfTailIsLong();
   void ToDense();
+  // Adds sparse entries known to be in range: appended to the tail (or densified) when sparse,
+  // folded into the registers when dense.
+  void AddValidEntries(std::span<const uint32_t> entries);
   // Register-wise max of these entries / registers into dense_ (which must be dense).
-  void FoldEntries(const std::vector<uint32_t>& entries);
+  void FoldEntries(std::span<const uint32_t> entries);
   void FoldRegisters(const std::vector<uint8_t>& registers);
   size_t NonZeroRegisters() const;  // dense only
   // The non-zero registers of dense_ as sparse entries, sorted by index.

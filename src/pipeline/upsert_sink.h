@@ -38,11 +38,12 @@ struct UpsertSinkOptions {
 // retractions are removed (dataChange = true) and their other rows rewritten, together with the
 // incoming rows (the last incoming row per key wins; a key both retracted and written is
 // written), into new files: the final rows in one, the others one per window (range value) when
-// they span at most 16 windows of at least 256 rows on average (StageCopyOnWrite). The commit carries txn (query id,
-// batch id) and the source marks, so a re-run is a no-op, as with DeltaSink. Files without range
-// tags (written by another writer) are always read. A concurrent writer removing the same files
-// makes the commit fail with Conflict (retryable: the engine re-runs the batch on the new
-// snapshot). InvalidArgument for a batch of neither shape. Not thread-safe: one query thread.
+// they span at most 16 windows of at least 256 rows on average (StageCopyOnWrite). The commit
+// carries txn (query id, batch id) and the source marks, so a re-run is a no-op, as with DeltaSink.
+// Files without range tags (written by another writer) are always read. A concurrent writer
+// removing the same files makes the commit fail with Conflict (retryable: the engine re-runs the
+// batch on the new snapshot). InvalidArgument for a batch of neither shape. Not thread-safe: one
+// query thread.
 class UpsertDeltaSink : public MicroBatchSink {
  public:
   explicit UpsertDeltaSink(UpsertSinkOptions options);

@@ -41,19 +41,14 @@ class CommitSignals {
 // Unsubscribes when it goes out of scope (an exception included).
 class ScopedSubscription {
  public:
-  ScopedSubscription() = default;
   ScopedSubscription(CommitSignals* signals, int64_t id) : signals_(signals), id_(id) {}
-  ~ScopedSubscription() { Reset(); }
+  ~ScopedSubscription() { signals_->Unsubscribe(id_); }
   ScopedSubscription(const ScopedSubscription&) = delete;
   ScopedSubscription& operator=(const ScopedSubscription&) = delete;
-  void Reset() {
-    if (signals_ != nullptr) signals_->Unsubscribe(id_);
-    signals_ = nullptr;
-  }
 
  private:
-  CommitSignals* signals_ = nullptr;
-  int64_t id_ = -1;
+  CommitSignals* signals_;
+  int64_t id_;
 };
 
 // The signal key of the table at `path`: its absolute, lexically normal path, so that a writer
