@@ -34,7 +34,7 @@ std::string FormatTimestampMicros(int64_t micros) {
   std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
+  char buf[96];  // room for any int fields, so that the compiler sees no truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(frac_ms));
@@ -45,7 +45,7 @@ std::string FormatDate(int32_t days) {
   std::time_t t = static_cast<std::time_t>(days) * 86400;
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[16];
+  char buf[40];  // room for any int fields
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
   return buf;
 }
